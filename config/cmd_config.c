@@ -1,0 +1,21 @@
+#include "cli.h"
+#include "log.h"
+
+int
+cmd_init(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	(void)argc;
+	log_error("%s: not implemented yet", argv[0]);
+	return EXIT_USAGE;
+}
+
+int
+cmd_config(struct cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	(void)argc;
+	log_error("%s: not implemented yet", argv[0]);
+	return EXIT_USAGE;
+}
+

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything herald needs to build, test, benchmark and run its demo
+# on Debian 12.  Run as root (or with sudo).
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+	exec sudo "$0" "$@"
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+	build-essential cmake pkg-config clang libclang-rt-14-dev \
+	libetpan-dev libcurl4-gnutls-dev libyaml-dev libsqlite3-dev sqlite3 \
+	libxml2-dev libcmark-dev libmicrohttpd-dev libcmocka-dev libgnutls28-dev \
+	python3 python3-aiosmtpd python3-feedparser postfix spamassassin \
+	tzdata ca-certificates curl time >/dev/null
+# postfix comes with a service we do not use; its tools (smtp-sink,
+# smtp-source) are what the benchmarks need.  Stop it if it started.
+if command -v postfix >/dev/null 2>&1; then
+	postfix stop >/dev/null 2>&1 || true
+fi
+echo "deps: installed"

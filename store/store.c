@@ -1,0 +1,224 @@
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_schema.h"
+#include "xmalloc.h"
+
+#define STORE_BUSY_MS	10000	/* how long a writer waits for a lock */
+#define STORE_NSTMT	128
+
+struct store {
+	sqlite3		*db;
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*stmt;
+	} cache[STORE_NSTMT];
+	int		 ncache;
+};
+
+enum store_rc
+store_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	default:
+		return STORE_ERR;
+	}
+}
+
+static int
+migrate(struct store *st, char **err, bool *busy)
+{
+	sqlite3_stmt *s = NULL;
+	int have, want = store_schema_version(), rc, n;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc != SQLITE_OK || (rc = sqlite3_step(s)) != SQLITE_ROW)
+		goto fail;
+	have = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (have > want) {
+		*err = xasprintf("database schema version %d is newer than "
+		    "this herald understands (%d): upgrade herald", have, want);
+		return -1;
+	}
+	if (have == want)
+		return 0;
+	rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	/* Re-read inside the lock: another process may have migrated. */
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc != SQLITE_OK || (rc = sqlite3_step(s)) != SQLITE_ROW)
+		goto fail_tx;
+	have = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	for (n = have + 1; n <= want; n++) {
+		char pragma[64];
+
+		rc = sqlite3_exec(st->db, store_schema_migration(n), NULL, NULL,
+		    NULL);
+		if (rc != SQLITE_OK)
+			goto fail_tx;
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", n);
+		rc = sqlite3_exec(st->db, pragma, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			goto fail_tx;
+	}
+	rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail_tx;
+	return 0;
+fail_tx:
+	*err = xasprintf("migrating schema: %s", sqlite3_errmsg(st->db));
+	*busy = store_rc(rc) == STORE_BUSY;
+	sqlite3_finalize(s);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+fail:
+	*err = xasprintf("reading schema version: %s", sqlite3_errmsg(st->db));
+	*busy = store_rc(rc) == STORE_BUSY;
+	sqlite3_finalize(s);
+	return -1;
+}
+
+struct store *
+store_open(const char *path, char **err, bool *busy)
+{
+	struct store *st;
+	int rc;
+
+	*err = NULL;
+	*busy = false;
+	st = xcalloc(1, sizeof(*st));
+	rc = sqlite3_open_v2(path, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		*err = xasprintf("%s: %s", path, st->db ?
+		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	/* journal_mode=WAL needs a lock on a fresh file; retry via busy. */
+	rc = sqlite3_exec(st->db,
+	    "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		*busy = store_rc(rc) == STORE_BUSY;
+		*err = xasprintf("%s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (migrate(st, err, busy) == -1) {
+		char *e = xasprintf("%s: %s", path, *err);
+
+		free(*err);
+		*err = e;
+		goto fail;
+	}
+	return st;
+fail:
+	sqlite3_close(st->db);
+	free(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+sqlite3_stmt *
+store_stmt(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+	int i;
+
+	for (i = 0; i < st->ncache; i++) {
+		if (st->cache[i].sql == sql) {
+			s = st->cache[i].stmt;
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			return s;
+		}
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
+	    NULL) != SQLITE_OK)
+		fatal("store: preparing \"%s\": %s", sql, sqlite3_errmsg(st->db));
+	if (st->ncache == STORE_NSTMT)
+		fatal("store: statement cache full");
+	st->cache[st->ncache].sql = sql;
+	st->cache[st->ncache].stmt = s;
+	st->ncache++;
+	return s;
+}
+
+enum store_rc
+store_exec(struct store *st, const char *sql)
+{
+	return store_rc(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
+}
+
+enum store_rc
+store_begin(struct store *st)
+{
+	return store_exec(st, "BEGIN IMMEDIATE");
+}
+
+enum store_rc
+store_commit(struct store *st)
+{
+	enum store_rc rc = store_exec(st, "COMMIT");
+
+	if (rc != STORE_OK)
+		store_rollback(st);
+	return rc;
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+const char *
+store_col_text(sqlite3_stmt *s, int col)
+{
+	return (const char *)sqlite3_column_text(s, col);
+}

@@ -1,0 +1,114 @@
+/*
+ * The schema, as numbered migrations.  Migration N brings user_version from
+ * N-1 to N.  Never edit a migration that has shipped: append a new one.
+ */
+#include "store.h"
+#include "store_schema.h"
+
+#include <stddef.h>
+
+static const char *const migrations[] = {
+	/* 1: the data model of DESIGN §2 */
+	"CREATE TABLE subscribers ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  email       TEXT NOT NULL,"			/* as given */
+	"  email_key   TEXT NOT NULL UNIQUE,"		/* lowercased, compared */
+	"  name        TEXT,"
+	"  attributes  TEXT NOT NULL DEFAULT '{}',"	/* JSON object */
+	"  created     INTEGER NOT NULL"		/* unix time */
+	");"
+	"CREATE TABLE subscriptions ("
+	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  newsletter    TEXT NOT NULL,"
+	"  status        TEXT NOT NULL CHECK (status IN ('pending','active','unsubscribed','bounced')),"
+	"  created       INTEGER NOT NULL,"
+	"  confirmed     INTEGER,"
+	"  unsubscribed  INTEGER,"
+	"  soft_bounces  INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (subscriber_id, newsletter)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX subscriptions_by_newsletter ON subscriptions (newsletter, status);"
+	"CREATE TABLE sources ("
+	"  id            INTEGER PRIMARY KEY,"
+	"  newsletter    TEXT NOT NULL,"
+	"  kind          TEXT NOT NULL CHECK (kind IN ('feed','folder')),"
+	"  location      TEXT NOT NULL,"		/* as configured */
+	"  fetch_url     TEXT,"				/* after a permanent redirect */
+	"  title         TEXT,"
+	"  etag          TEXT,"
+	"  last_modified TEXT,"
+	"  last_fetch    INTEGER,"
+	"  last_success  INTEGER,"
+	"  last_error    TEXT,"
+	"  failures      INTEGER NOT NULL DEFAULT 0,"	/* consecutive */
+	"  UNIQUE (newsletter, kind, location)"
+	");"
+	"CREATE TABLE articles ("
+	"  id         INTEGER PRIMARY KEY,"
+	"  source_id  INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
+	"  guid       TEXT NOT NULL,"
+	"  url        TEXT,"
+	"  title      TEXT,"
+	"  author     TEXT,"
+	"  published  INTEGER,"				/* unix time UTC, NULL unknown */
+	"  updated    INTEGER,"
+	"  summary    TEXT,"				/* sanitised HTML */
+	"  content    TEXT,"				/* sanitised HTML */
+	"  text       TEXT,"				/* plain text */
+	"  collected  INTEGER NOT NULL,"
+	"  UNIQUE (source_id, guid)"
+	");"
+	"CREATE TABLE issues ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  newsletter  TEXT NOT NULL,"
+	"  number      INTEGER NOT NULL,"
+	"  subject     TEXT NOT NULL,"
+	"  created     INTEGER NOT NULL,"
+	"  state       TEXT NOT NULL CHECK (state IN ('sending','done')),"
+	"  UNIQUE (newsletter, number)"
+	");"
+	"CREATE TABLE issue_articles ("
+	"  issue_id    INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,"
+	"  article_id  INTEGER NOT NULL REFERENCES articles(id),"
+	"  position    INTEGER NOT NULL,"
+	"  PRIMARY KEY (issue_id, article_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX issue_articles_by_article ON issue_articles (article_id);"
+	"CREATE TABLE deliveries ("
+	"  id             INTEGER PRIMARY KEY,"
+	"  issue_id       INTEGER NOT NULL REFERENCES issues(id) ON DELETE CASCADE,"
+	"  subscriber_id  INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  state          TEXT NOT NULL CHECK (state IN ('queued','sent','deferred','failed')),"
+	"  attempts       INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt   INTEGER NOT NULL DEFAULT 0,"
+	"  last_reply     TEXT,"
+	"  sent           INTEGER,"
+	"  message_id     TEXT,"
+	"  UNIQUE (issue_id, subscriber_id)"
+	");"
+	"CREATE INDEX deliveries_due ON deliveries (issue_id, state, next_attempt);"
+	"CREATE INDEX deliveries_by_subscriber ON deliveries (subscriber_id);"
+	"CREATE TABLE events ("
+	"  id             INTEGER PRIMARY KEY,"
+	"  at             INTEGER NOT NULL,"
+	"  subscriber_id  INTEGER REFERENCES subscribers(id) ON DELETE CASCADE,"
+	"  newsletter     TEXT,"
+	"  kind           TEXT NOT NULL,"	/* subscribe, confirm, unsubscribe, bounce, import ... */
+	"  detail         TEXT"
+	");"
+	"CREATE INDEX events_by_subscriber ON events (subscriber_id, at);",
+};
+
+int
+store_schema_version(void)
+{
+	return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+const char *
+store_schema_migration(int n)
+{
+	if (n < 1 || n > store_schema_version())
+		return NULL;
+	return migrations[n - 1];
+}
