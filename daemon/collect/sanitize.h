@@ -1,0 +1,17 @@
+/*
+ * sanitize: allowlist HTML sanitiser on libxml2's HTML parser.
+ *
+ * Keeps links, paragraphs, lists, headings, emphasis, blockquote, pre/code,
+ * tables and https images; drops script, style, iframe, form, event
+ * attributes and javascript:/data: URLs.  Relative href/src are resolved
+ * against base_url (may be NULL).
+ */
+#ifndef HERALD_SANITIZE_H
+#define HERALD_SANITIZE_H
+
+#include <stddef.h>
+
+/* Returns new sanitised UTF-8 HTML (caller frees); never NULL. */
+char	*sanitize_html(const char *html, size_t len, const char *base_url);
+
+#endif
