@@ -51,6 +51,12 @@ xstrdup(const char *s)
 }
 
 char *
+xstrdup_or_empty(const char *s)
+{
+	return xstrdup(s ? s : "");
+}
+
+char *
 xstrndup(const char *s, size_t n)
 {
 	size_t len;

@@ -14,6 +14,8 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
 /* Returns a new copy of s (caller frees); NULL in gives NULL out. */
 char *xstrdup(const char *s);
+/* Like xstrdup, but NULL gives "" (caller frees). */
+char *xstrdup_or_empty(const char *s);
 /* Copies at most n bytes of s and NUL-terminates (caller frees). */
 char *xstrndup(const char *s, size_t n);
 /* printf into a new string (caller frees). */
