@@ -1,0 +1,101 @@
+/*
+ * queue: one pass over an issue's due deliveries.
+ *
+ * queue_run() streams the issue's due rows (queued or deferred with
+ * next_attempt <= the pass's start time) in id order, a chunk of
+ * QUEUE_CHUNK rows at a time, so memory does not grow with the list.  For
+ * each row it asks the caller's build function for the message, hands it
+ * to the SMTP sender, and records the outcome:
+ *
+ *   sent      the server's final 250; reply, sent time, Message-ID kept
+ *   deferred  4xx, timeout, broken connection: next_attempt = now +
+ *             base * 2^(attempts-1) (+-25% jitter, at most a day; base
+ *             60 s, or $HERALD_RETRY_BASE seconds); after max_attempts
+ *             the row is failed instead
+ *   failed    5xx for this message (reply kept), or a message that
+ *             could not be built
+ *   skipped   the subscription is no longer active (unsubscribed during
+ *             the send): the row becomes failed with last_reply
+ *             "skipped: ..." and is not counted as a failure
+ *
+ * When the server cannot be reached at all (connect, TLS, AUTH errors)
+ * the rows are left untouched (no attempt counted) and, after a run of
+ * such errors with nothing sent, the pass stops early: `unreachable`.
+ *
+ * Outcomes are committed in batches: at most QUEUE_BATCH outcomes or
+ * QUEUE_BATCH_MS milliseconds after the first uncommitted one, whichever
+ * comes first.  A crash (kill -9) can therefore re-send at most the
+ * messages in flight (connections) plus the outcomes not yet committed
+ * (< QUEUE_BATCH).  On *stop >= 1 (SIGTERM) no new row is taken, the
+ * transfers in flight finish, everything is committed, and the pass
+ * returns: a resumed pass sends no duplicate.  On *stop >= 2 in-flight
+ * transfers are abandoned (their rows stay due).
+ */
+#ifndef HERALD_QUEUE_H
+#define HERALD_QUEUE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "smtp.h"
+#include "store.h"
+#include "store_queue.h"
+
+#define QUEUE_CHUNK	256
+#define QUEUE_BATCH	256
+#define QUEUE_BATCH_MS	100
+
+/* A message the build function fills; the queue owns and reuses it. */
+struct queue_msg {
+	struct buf	 data;		/* the whole message, CRLF */
+	char		*env_from;	/* envelope sender (VERP); set by build */
+	char		*message_id;	/* "<...>"; set by build */
+};
+
+/*
+ * Builds the message for one delivery into m (m->data is empty; env_from
+ * and message_id are NULL and become the queue's).  0, or -1 with *err
+ * (caller frees) to fail that row.
+ */
+typedef int (*queue_build_fn)(void *arg, const struct store_delivery *,
+    struct queue_msg *m, char **err);
+
+struct queue_stats {
+	long		 sent;
+	long		 deferred;
+	long		 failed;
+	long		 skipped;
+	long		 unreached;	/* rows left untouched: no connection */
+	long		 inflight;
+	bool		 unreachable;	/* the pass stopped: server unreachable */
+	bool		 stopped;	/* the pass stopped on a signal */
+	char		 last_error[SMTP_REPLY_MAX + 64]; /* why unreachable */
+};
+
+typedef void (*queue_progress_fn)(const struct queue_stats *, void *arg);
+
+struct queue_opts {
+	struct store	*store;
+	int64_t		 issue_id;
+	struct smtp	*smtp;
+	long		 max_attempts;
+	queue_build_fn	 build;
+	void		*build_arg;
+	volatile sig_atomic_t *stop;	/* may be NULL */
+	queue_progress_fn progress;	/* called at most 10 times/s; may be NULL */
+	void		*progress_arg;
+};
+
+/*
+ * Makes one pass.  Fills *stats.  Returns 0, STORE_BUSY when the database
+ * stayed locked, or -1 on a database error (logged).
+ */
+int	queue_run(const struct queue_opts *, struct queue_stats *stats);
+
+/* The retry delay after `attempts` attempts (with jitter), in seconds. */
+long	queue_retry_delay(long attempts);
+
+#endif
