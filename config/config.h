@@ -124,6 +124,13 @@ struct diags {
 void	diags_free(struct diags *);
 /* Prints each as "file:line:col: [warning: ]msg" to stderr. */
 void	diags_print(const struct diags *);
+/*
+ * Appends one diagnostic (file is copied; line/col 1-based, 0 when
+ * unknown); counts it in nerrors unless warning.
+ */
+void	diags_add(struct diags *, const char *file, int line, int col,
+	    bool warning, const char *fmt, ...)
+	    __attribute__((format(printf, 6, 7)));
 
 /*
  * Loads and validates path.  Returns NULL when the file cannot be read or
@@ -152,7 +159,8 @@ const struct newsletter_conf *config_newsletter(const struct config *,
 
 /*
  * Reads a secret from an env var name or a file (trailing newline removed).
- * Returns a new string (caller frees, and should wipe) or NULL with *why.
+ * Returns a new string (caller frees, and should wipe) or NULL with *why
+ * (a new string the caller frees; it never contains the secret).
  * Both NULL: returns NULL and *why = NULL (no secret configured).
  */
 char		*config_secret(const char *env_name, const char *file,
@@ -167,7 +175,22 @@ time_t		 schedule_next(const struct schedule *, const char *tz,
 /* Parses "every 6h" or a 5-field cron expression; -1 with *why (static). */
 int		 schedule_parse(const char *text, struct schedule *out,
 		    const char **why);
-/* A short English description ("every day at 07:00", "every 6h"). */
+/*
+ * A short English description ("every day at 07:00", "every 6h"); text is
+ * the expression as written, used in the "cron: <text>" fallback.
+ * Returns a new string (caller frees).
+ */
 char		*schedule_describe(const struct schedule *, const char *text);
+
+/* The subject used when a newsletter sets none. */
+#define CONFIG_DEFAULT_SUBJECT \
+	"{{newsletter.title}} #{{issue.number}}: {{first_article.title}}"
+
+/*
+ * True when name is a time zone of the system tz database ($TZDIR or
+ * /usr/share/zoneinfo); names with "..", a leading "/" or odd characters
+ * are refused.  "UTC" is always accepted.
+ */
+bool		 config_tz_valid(const char *name);
 
 #endif
