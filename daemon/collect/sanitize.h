@@ -14,4 +14,15 @@
 /* Returns new sanitised UTF-8 HTML (caller frees); never NULL. */
 char	*sanitize_html(const char *html, size_t len, const char *base_url);
 
+/*
+ * The text of an HTML fragment (tags dropped, entities decoded, script and
+ * the like dropped whole, whitespace collapsed), for titles.  Returns a new
+ * UTF-8 string (caller frees); never NULL.
+ */
+char	*sanitize_text(const char *html, size_t len);
+
+/* A copy of s with whitespace runs (and U+00A0) as one space, trimmed
+ * (caller frees). */
+char	*sanitize_collapse(const char *s);
+
 #endif

@@ -1,0 +1,1456 @@
+/*
+ * feed: RSS 0.9x/2.0, RSS 1.0 (RDF), Atom 1.0 and 0.3 into struct feed.
+ *
+ * The bytes go through three steps:
+ *   1. decoding: BOM, then the HTTP charset, then the XML declaration pick
+ *      the encoding; everything becomes UTF-8 (Latin-1 is read as
+ *      Windows-1252, as browsers do; bytes that are not valid in a
+ *      "UTF-8" document are read as Windows-1252 one by one);
+ *   2. repair: HTML entities used in XML (&nbsp;) become character
+ *      references, stray '&' and '<' are escaped and control characters
+ *      dropped, outside CDATA, comments and the DOCTYPE;
+ *   3. libxml2 in recovery mode, without network, DTD loading or entity
+ *      substitution; a reported entity loop (billion laughs) refuses the
+ *      document.
+ * Then the tree is walked once: elements are matched by namespace URI,
+ * falling back to the conventional prefix when a feed forgot or misspelt
+ * its namespace declarations.
+ */
+#include <errno.h>
+#include <iconv.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include "buf.h"
+#include "feed.h"
+#include "feed_date.h"
+#include "sanitize.h"
+#include "url.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define FEED_XML_OPTIONS	(XML_PARSE_NONET | XML_PARSE_RECOVER | \
+				 XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
+				 XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | \
+				 XML_PARSE_COMPACT)
+#define FEED_MAX_DEPTH		64	/* for walking element content */
+#define FEED_MAX_BASES		32	/* nested xml:base honoured */
+
+/* ---------------------------------------------------------------- decoding */
+
+static const uint16_t cp1252_c1[32] = {
+	0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+	0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
+};
+
+static void
+put_utf8(struct buf *b, unsigned cp)
+{
+	char s[4];
+
+	if (cp < 0x80) {
+		buf_addc(b, (char)cp);
+	} else if (cp < 0x800) {
+		s[0] = (char)(0xc0 | (cp >> 6));
+		s[1] = (char)(0x80 | (cp & 0x3f));
+		buf_add(b, s, 2);
+	} else if (cp < 0x10000) {
+		s[0] = (char)(0xe0 | (cp >> 12));
+		s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		s[2] = (char)(0x80 | (cp & 0x3f));
+		buf_add(b, s, 3);
+	} else {
+		s[0] = (char)(0xf0 | (cp >> 18));
+		s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		s[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		s[3] = (char)(0x80 | (cp & 0x3f));
+		buf_add(b, s, 4);
+	}
+}
+
+static void
+put_cp1252(struct buf *b, unsigned char c)
+{
+	if (c < 0x80)
+		buf_addc(b, (char)c);
+	else if (c < 0xa0)
+		put_utf8(b, cp1252_c1[c - 0x80]);
+	else
+		put_utf8(b, c);
+}
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	return utf8_valid((const char *)p, len) ? len : 0;
+}
+
+/* UTF-8 kept, each invalid byte read as Windows-1252. */
+static void
+decode_utf8_lenient(const unsigned char *p, size_t n, struct buf *out)
+{
+	size_t i = 0;
+
+	buf_grow(out, n + n / 8 + 16);
+	while (i < n) {
+		size_t start = i, l;
+
+		while (i < n && p[i] < 0x80)
+			i++;
+		buf_add(out, p + start, i - start);
+		if (i >= n)
+			break;
+		if ((l = utf8_seq(p + i, n - i)) > 0) {
+			buf_add(out, p + i, l);
+			i += l;
+		} else
+			put_cp1252(out, p[i++]);
+	}
+}
+
+static void
+decode_cp1252(const unsigned char *p, size_t n, struct buf *out)
+{
+	buf_grow(out, n + n / 4 + 16);
+	for (size_t i = 0; i < n; i++)
+		put_cp1252(out, p[i]);
+}
+
+/* iconv into UTF-8, U+FFFD for what cannot be read; -1 if unknown charset. */
+static int
+decode_iconv(const char *charset, const char *p, size_t n, struct buf *out)
+{
+	iconv_t cd = iconv_open("UTF-8", charset);
+	char *in = (char *)(uintptr_t)p;
+	size_t left = n;
+	int guard = 0;
+
+	if (cd == (iconv_t)-1)
+		return -1;
+	while (left > 0 && guard++ < INT_MAX) {
+		char tmp[8192], *o = tmp;
+		size_t olen = sizeof(tmp);
+		size_t r = iconv(cd, &in, &left, &o, &olen);
+
+		buf_add(out, tmp, (size_t)(o - tmp));
+		if (r != (size_t)-1)
+			continue;
+		if (errno == E2BIG)
+			continue;
+		/* EILSEQ or EINVAL (truncated at the end): skip a byte. */
+		buf_adds(out, "\xef\xbf\xbd");
+		in++;
+		left--;
+	}
+	iconv_close(cd);
+	return 0;
+}
+
+enum charset_class { CS_UTF8, CS_CP1252, CS_UTF16LE, CS_UTF16BE, CS_OTHER };
+
+static enum charset_class
+charset_class(const char *cs)
+{
+	static const char *const latin[] = {
+		"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1",
+		"l1", "windows-1252", "cp1252", "x-cp1252", "us-ascii", "ascii",
+		"ansi_x3.4-1968", "iso-ir-100", "cp819", "ibm819", "csisolatin1",
+	};
+
+	if (ascii_casecmp(cs, "utf-8") == 0 || ascii_casecmp(cs, "utf8") == 0 ||
+	    ascii_casecmp(cs, "unicode-1-1-utf-8") == 0)
+		return CS_UTF8;
+	for (size_t i = 0; i < sizeof(latin) / sizeof(latin[0]); i++)
+		if (ascii_casecmp(cs, latin[i]) == 0)
+			return CS_CP1252;
+	if (ascii_casecmp(cs, "utf-16le") == 0)
+		return CS_UTF16LE;
+	if (ascii_casecmp(cs, "utf-16be") == 0 || ascii_casecmp(cs, "utf-16") == 0)
+		return CS_UTF16BE;
+	return CS_OTHER;
+}
+
+/* The encoding="..." of an XML declaration at the start of p, into out. */
+static bool
+decl_encoding(const char *p, size_t n, char *out, size_t outlen)
+{
+	size_t end, i;
+
+	if (n < 6 || memcmp(p, "<?xml", 5) != 0)
+		return false;
+	for (end = 5; end + 1 < n && end < 512; end++)
+		if (p[end] == '?' && p[end + 1] == '>')
+			break;
+	for (i = 5; i + 8 < end; i++) {
+		char q;
+		size_t j, k = 0;
+
+		if (memcmp(p + i, "encoding", 8) != 0)
+			continue;
+		j = i + 8;
+		while (j < end && (p[j] == ' ' || p[j] == '=' || p[j] == '\t'))
+			j++;
+		if (j >= end || (p[j] != '"' && p[j] != '\''))
+			return false;
+		q = p[j++];
+		while (j < end && p[j] != q && k + 1 < outlen)
+			out[k++] = p[j++];
+		out[k] = '\0';
+		return k > 0;
+	}
+	return false;
+}
+
+/* Decodes data into UTF-8 in out (see the top of the file). */
+static void
+feed_decode(const char *data, size_t len, const char *charset, struct buf *out)
+{
+	const unsigned char *u = (const unsigned char *)data;
+	char declared[64];
+	const char *cs = NULL;
+	enum charset_class cls;
+
+	if (len >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf) {
+		decode_utf8_lenient(u + 3, len - 3, out);
+		return;
+	}
+	if (len >= 2 && ((u[0] == 0xff && u[1] == 0xfe) ||
+	    (u[0] == 0xfe && u[1] == 0xff))) {
+		if (decode_iconv(u[0] == 0xff ? "UTF-16LE" : "UTF-16BE",
+		    data + 2, len - 2, out) == 0)
+			return;
+	}
+	if (len >= 4 && u[0] == '<' && u[1] == 0 && u[2] == '?' && u[3] == 0) {
+		if (decode_iconv("UTF-16LE", data, len, out) == 0)
+			return;
+	}
+	if (len >= 4 && u[0] == 0 && u[1] == '<' && u[2] == 0 && u[3] == '?') {
+		if (decode_iconv("UTF-16BE", data, len, out) == 0)
+			return;
+	}
+	if (charset != NULL && *charset != '\0') {
+		cs = charset;
+		/* A UTF-16 label on a document that is plainly 8-bit is wrong. */
+		cls = charset_class(cs);
+		if ((cls == CS_UTF16LE || cls == CS_UTF16BE) &&
+		    len >= 2 && u[0] != 0 && u[1] != 0)
+			cs = NULL;
+	}
+	if (cs == NULL && decl_encoding(data, len, declared, sizeof(declared)))
+		cs = declared;
+	if (cs == NULL) {
+		decode_utf8_lenient(u, len, out);
+		return;
+	}
+	switch (charset_class(cs)) {
+	case CS_UTF8:
+		decode_utf8_lenient(u, len, out);
+		return;
+	case CS_CP1252:
+		decode_cp1252(u, len, out);
+		return;
+	case CS_UTF16LE:
+	case CS_UTF16BE:
+		if (len >= 2 && u[0] != 0 && u[1] != 0) {
+			/* Declared UTF-16 but written in an 8-bit encoding. */
+			decode_utf8_lenient(u, len, out);
+			return;
+		}
+		break;
+	case CS_OTHER:
+		break;
+	}
+	if (decode_iconv(cs, data, len, out) < 0)
+		decode_utf8_lenient(u, len, out);
+}
+
+/* ------------------------------------------------------------------ repair */
+
+static bool
+is_name_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	    c == ':' || c >= 0x80;
+}
+
+static bool
+is_name_char(unsigned char c)
+{
+	return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/* Copies through the end marker (or to the end); returns the new index. */
+static size_t
+copy_through(const char *p, size_t n, size_t i, const char *end, struct buf *out)
+{
+	const char *e = memmem(p + i, n - i, end, strlen(end));
+	size_t stop = e != NULL ? (size_t)(e - p) + strlen(end) : n;
+
+	buf_add(out, p + i, stop - i);
+	return stop;
+}
+
+/* End of a DOCTYPE starting at i (index after its final '>'). */
+static size_t
+doctype_end(const char *p, size_t n, size_t i)
+{
+	int bracket = 0;
+	char quote = 0;
+
+	for (; i < n; i++) {
+		char c = p[i];
+
+		if (quote) {
+			if (c == quote)
+				quote = 0;
+		} else if (c == '"' || c == '\'')
+			quote = c;
+		else if (c == '[')
+			bracket++;
+		else if (c == ']' && bracket > 0)
+			bracket--;
+		else if (c == '>' && bracket == 0)
+			return i + 1;
+	}
+	return n;
+}
+
+/*
+ * Handles the '&' at p[i]: a well-formed reference XML knows is copied, an
+ * HTML entity becomes a character reference, anything else is escaped.
+ */
+static size_t
+repair_amp(const char *p, size_t n, size_t i, const char *dtd, size_t dtdlen,
+    struct buf *out)
+{
+	size_t j = i + 1, k;
+	char name[40];
+
+	if (j < n && p[j] == '#') {
+		bool hex = j + 1 < n && (p[j + 1] == 'x' || p[j + 1] == 'X');
+		unsigned long v = 0;
+
+		k = j + (hex ? 2 : 1);
+		while (k < n && k - j < 10 && ((p[k] >= '0' && p[k] <= '9') ||
+		    (hex && ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'f')))) {
+			int d = p[k] <= '9' ? p[k] - '0' : (p[k] | 0x20) - 'a' + 10;
+
+			v = v * (hex ? 16 : 10) + (unsigned long)d;
+			k++;
+		}
+		if (k < n && p[k] == ';' && k > j + (hex ? 2 : 1) &&
+		    (v == 0x9 || v == 0xa || v == 0xd ||
+		    (v >= 0x20 && v <= 0xd7ff) || (v >= 0xe000 && v <= 0xfffd) ||
+		    (v >= 0x10000 && v <= 0x10ffff))) {
+			buf_add(out, p + i, k + 1 - i);
+			return k + 1;
+		}
+		if (k < n && p[k] == ';' && v >= 0x80 && v <= 0x9f) {
+			/* &#150; and friends mean Windows-1252, as in HTML. */
+			buf_printf(out, "&#%u;", cp1252_c1[v - 0x80]);
+			return k + 1;
+		}
+		buf_adds(out, "&amp;");
+		return i + 1;
+	}
+	k = j;
+	while (k < n && k - j < sizeof(name) - 1 && is_name_char((unsigned char)p[k]))
+		k++;
+	if (k == j || k >= n || p[k] != ';' || !is_name_start((unsigned char)p[j])) {
+		buf_adds(out, "&amp;");
+		return i + 1;
+	}
+	memcpy(name, p + j, k - j);
+	name[k - j] = '\0';
+	if (strcmp(name, "amp") == 0 || strcmp(name, "lt") == 0 ||
+	    strcmp(name, "gt") == 0 || strcmp(name, "quot") == 0 ||
+	    strcmp(name, "apos") == 0) {
+		buf_add(out, p + i, k + 1 - i);
+		return k + 1;
+	}
+	if (dtd != NULL) {
+		/* Declared in the internal subset: leave it to libxml2. */
+		char decl[64];
+		int dl = snprintf(decl, sizeof(decl), "<!ENTITY %s", name);
+
+		if (dl > 0 && memmem(dtd, dtdlen, decl, (size_t)dl) != NULL) {
+			buf_add(out, p + i, k + 1 - i);
+			return k + 1;
+		}
+	}
+	{
+		const htmlEntityDesc *e = htmlEntityLookup(BAD_CAST name);
+
+		if (e != NULL) {
+			buf_printf(out, "&#%u;", e->value);
+			return k + 1;
+		}
+	}
+	buf_adds(out, "&amp;");
+	return i + 1;
+}
+
+static void
+feed_repair(const char *p, size_t n, struct buf *out)
+{
+	const char *dtd = NULL;
+	size_t dtdlen = 0, i = 0;
+
+	buf_grow(out, n + n / 16 + 64);
+	while (i < n) {
+		size_t start = i;
+		unsigned char c;
+
+		while (i < n && (c = (unsigned char)p[i]) != '&' && c != '<' &&
+		    (c >= 0x20 || c == '\t' || c == '\n' || c == '\r'))
+			i++;
+		buf_add(out, p + start, i - start);
+		if (i >= n)
+			break;
+		c = (unsigned char)p[i];
+		if (c == '&') {
+			i = repair_amp(p, n, i, dtd, dtdlen, out);
+		} else if (c == '<') {
+			const char *s = p + i;
+			size_t left = n - i;
+
+			if (left >= 9 && memcmp(s, "<![CDATA[", 9) == 0)
+				i = copy_through(p, n, i, "]]>", out);
+			else if (left >= 4 && memcmp(s, "<!--", 4) == 0)
+				i = copy_through(p, n, i, "-->", out);
+			else if (left >= 2 && s[1] == '?')
+				i = copy_through(p, n, i, "?>", out);
+			else if (left >= 9 && memcmp(s, "<!DOCTYPE", 9) == 0) {
+				size_t e = doctype_end(p, n, i);
+
+				dtd = s;
+				dtdlen = e - i;
+				buf_add(out, s, dtdlen);
+				i = e;
+			} else if (left >= 2 && (is_name_start((unsigned char)s[1]) ||
+			    s[1] == '/' || s[1] == '!')) {
+				buf_addc(out, '<');
+				i++;
+			} else {
+				buf_adds(out, "&lt;");
+				i++;
+			}
+		} else {
+			i++;		/* a control character XML forbids */
+		}
+	}
+}
+
+/* ------------------------------------------------------------ XML parsing */
+
+struct parse_errors {
+	int	 code;		/* the first error */
+	int	 line, col;
+	char	 msg[160];
+	bool	 entity_loop;
+	int	 loop_line, loop_col;
+};
+
+static void
+on_xml_error(void *arg, xmlErrorPtr e)
+{
+	struct parse_errors *pe = arg;
+
+	if (e == NULL || e->level < XML_ERR_ERROR)
+		return;
+	if (e->code == XML_ERR_ENTITY_LOOP && !pe->entity_loop) {
+		pe->entity_loop = true;
+		pe->loop_line = e->line;
+		pe->loop_col = e->int2;
+	}
+	if (pe->code != 0)
+		return;
+	pe->code = e->code;
+	pe->line = e->line;
+	pe->col = e->int2;
+	snprintf(pe->msg, sizeof(pe->msg), "%s",
+	    e->message != NULL ? e->message : "parse error");
+	/* libxml2 messages end with a newline. */
+	for (size_t l = strlen(pe->msg); l > 0 && (pe->msg[l - 1] == '\n' ||
+	    pe->msg[l - 1] == ' '); l--)
+		pe->msg[l - 1] = '\0';
+}
+
+/* ------------------------------------------------------------ namespaces */
+
+enum ns {
+	NS_OTHER = 0,
+	NS_CORE,	/* RSS (none, 0.90, 1.0, userland) and Atom 1.0/0.3 */
+	NS_DC,
+	NS_DCTERMS,
+	NS_CONTENT,
+	NS_ITUNES,
+	NS_MEDIA,
+	NS_RDF,
+	NS_XHTML,
+	NS_XML,
+};
+
+struct ns_map {
+	const char	*uri;
+	const char	*prefix;
+	enum ns		 ns;
+};
+
+static const struct ns_map ns_uris[] = {
+	{ "http://www.w3.org/2005/Atom", "atom", NS_CORE },
+	{ "http://purl.org/atom/ns#", "atom03", NS_CORE },
+	{ "http://purl.org/rss/1.0/", "rss", NS_CORE },
+	{ "http://my.netscape.com/rdf/simple/0.9/", "rss09", NS_CORE },
+	{ "http://backend.userland.com/rss2", "rss2", NS_CORE },
+	{ "http://blogs.law.harvard.edu/tech/rss", "rss2h", NS_CORE },
+	{ "http://purl.org/dc/elements/1.1/", "dc", NS_DC },
+	{ "http://purl.org/dc/elements/1.0/", "dc", NS_DC },
+	{ "http://purl.org/dc/terms/", "dcterms", NS_DCTERMS },
+	{ "http://purl.org/rss/1.0/modules/content/", "content", NS_CONTENT },
+	{ "http://www.itunes.com/dtds/podcast-1.0.dtd", "itunes", NS_ITUNES },
+	{ "http://www.itunes.com/DTDs/Podcast-1.0.dtd", "itunes", NS_ITUNES },
+	{ "http://search.yahoo.com/mrss/", "media", NS_MEDIA },
+	{ "http://search.yahoo.com/mrss", "media", NS_MEDIA },
+	{ "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "rdf", NS_RDF },
+	{ "http://www.w3.org/1999/xhtml", "xhtml", NS_XHTML },
+	{ "http://www.w3.org/XML/1998/namespace", "xml", NS_XML },
+};
+
+static const struct ns_map ns_prefixes[] = {
+	{ NULL, "atom", NS_CORE }, { NULL, "atom03", NS_CORE },
+	{ NULL, "rss", NS_CORE }, { NULL, "dc", NS_DC },
+	{ NULL, "dcterms", NS_DCTERMS }, { NULL, "content", NS_CONTENT },
+	{ NULL, "itunes", NS_ITUNES }, { NULL, "media", NS_MEDIA },
+	{ NULL, "rdf", NS_RDF }, { NULL, "xhtml", NS_XHTML },
+	{ NULL, "html", NS_XHTML }, { NULL, "xml", NS_XML },
+};
+
+static enum ns
+ns_of_prefix(const char *prefix, size_t n)
+{
+	for (size_t i = 0; i < sizeof(ns_prefixes) / sizeof(ns_prefixes[0]); i++)
+		if (strlen(ns_prefixes[i].prefix) == n &&
+		    ascii_ncasecmp(prefix, ns_prefixes[i].prefix, n) == 0)
+			return ns_prefixes[i].ns;
+	return NS_OTHER;
+}
+
+/* The namespace class and local name of an element (or attribute). */
+static enum ns
+node_ns(const xmlNs *ns, const xmlChar *qname, const char **local)
+{
+	const char *name = (const char *)qname, *colon;
+
+	*local = name;
+	if (ns != NULL && ns->href != NULL) {
+		const char *href = (const char *)ns->href;
+
+		for (size_t i = 0; i < sizeof(ns_uris) / sizeof(ns_uris[0]); i++)
+			if (ascii_casecmp(href, ns_uris[i].uri) == 0)
+				return ns_uris[i].ns;
+		if (ns->prefix == NULL)
+			return NS_CORE;		/* an unknown default namespace */
+		return ns_of_prefix((const char *)ns->prefix,
+		    strlen((const char *)ns->prefix));
+	}
+	/* No namespace: maybe an unbound prefix kept in the name. */
+	if (name != NULL && (colon = strchr(name, ':')) != NULL) {
+		*local = colon + 1;
+		return ns_of_prefix(name, (size_t)(colon - name));
+	}
+	return NS_CORE;
+}
+
+static enum ns
+el_ns(const xmlNode *n, const char **local)
+{
+	return node_ns(n->ns, n->name, local);
+}
+
+static bool
+el_is(const xmlNode *n, enum ns want, const char *name)
+{
+	const char *local;
+
+	return n->type == XML_ELEMENT_NODE && el_ns(n, &local) == want &&
+	    local != NULL && strcmp(local, name) == 0;
+}
+
+/* The value of attribute name in namespace class want (NS_CORE: none). */
+static const char *
+attr(const xmlNode *n, enum ns want, const char *name)
+{
+	for (const xmlAttr *a = n->properties; a != NULL; a = a->next) {
+		const char *local;
+		enum ns ns = a->ns != NULL ? node_ns(a->ns, a->name, &local) :
+		    node_ns(NULL, a->name, &local);
+
+		if (ns == want && ascii_casecmp(local, name) == 0) {
+			if (a->children != NULL && a->children->next == NULL &&
+			    a->children->type == XML_TEXT_NODE)
+				return (const char *)a->children->content;
+			return "";
+		}
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ text helpers */
+
+/* Appends the text of n's children; entity references expanded (bounded). */
+static void
+node_text(const xmlNode *n, struct buf *out, int depth)
+{
+	if (depth > FEED_MAX_DEPTH)
+		return;
+	for (const xmlNode *c = n->children; c != NULL; c = c->next) {
+		switch (c->type) {
+		case XML_TEXT_NODE:
+		case XML_CDATA_SECTION_NODE:
+			if (c->content != NULL)
+				buf_adds(out, (const char *)c->content);
+			break;
+		case XML_ELEMENT_NODE:
+			node_text(c, out, depth + 1);
+			break;
+		case XML_ENTITY_REF_NODE:
+			if (c->children != NULL &&
+			    c->children->type == XML_ENTITY_DECL)
+				node_text(c->children, out, depth + 4);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static char *
+text_of(const xmlNode *n)
+{
+	struct buf b;
+
+	buf_init(&b, FEED_MAX_SIZE);
+	node_text(n, &b, 0);
+	return buf_take(&b);
+}
+
+static char *
+trimmed_text(const xmlNode *n)
+{
+	char *t = text_of(n), *r = sanitize_collapse(t);
+
+	free(t);
+	return r;
+}
+
+static void
+put_html_escaped(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': buf_adds(b, "&amp;"); break;
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		default: buf_addc(b, *s); break;
+		}
+	}
+}
+
+static bool
+html_void(const char *name)
+{
+	static const char *const v[] = { "br", "hr", "img", "wbr", "col",
+	    "area", "input", "meta", "link", "param", "source" };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (ascii_casecmp(name, v[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Serialises n's children as HTML (local names, attributes escaped). */
+static void
+node_html(const xmlNode *n, struct buf *out, int depth)
+{
+	if (depth > FEED_MAX_DEPTH)
+		return;
+	for (const xmlNode *c = n->children; c != NULL; c = c->next) {
+		const char *local;
+
+		switch (c->type) {
+		case XML_TEXT_NODE:
+		case XML_CDATA_SECTION_NODE:
+			if (c->content != NULL)
+				put_html_escaped(out, (const char *)c->content);
+			break;
+		case XML_ENTITY_REF_NODE:
+			if (c->children != NULL &&
+			    c->children->type == XML_ENTITY_DECL)
+				node_html(c->children, out, depth + 4);
+			break;
+		case XML_ELEMENT_NODE:
+			el_ns(c, &local);
+			buf_printf(out, "<%s", local);
+			for (const xmlAttr *a = c->properties; a != NULL; a = a->next) {
+				const char *al;
+
+				node_ns(a->ns, a->name, &al);
+				buf_printf(out, " %s=\"", al);
+				if (a->children != NULL) {
+					struct buf v = BUF_INIT;
+
+					node_text((const xmlNode *)a, &v, depth + 1);
+					put_html_escaped(out, buf_cstr(&v));
+					buf_free(&v);
+				}
+				buf_addc(out, '"');
+			}
+			buf_addc(out, '>');
+			if (c->children == NULL && html_void(local))
+				break;
+			node_html(c, out, depth + 1);
+			buf_printf(out, "</%s>", local);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/*
+ * Whether plain text from an RSS title looks like escaped HTML, as
+ * feedparser decides: it has an end tag or an entity reference.
+ */
+static bool
+looks_like_html(const char *s)
+{
+	for (const char *p = s; (p = strpbrk(p, "<&")) != NULL; p++) {
+		if (p[0] == '<' && p[1] == '/' && ((p[2] | 0x20) >= 'a' &&
+		    (p[2] | 0x20) <= 'z'))
+			return true;
+		if (p[0] == '&') {
+			const char *q = p + 1;
+
+			if (*q == '#')
+				q++;
+			if (!((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z') &&
+			    !(*q >= '0' && *q <= '9'))
+				continue;
+			while (((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z') ||
+			    (*q >= '0' && *q <= '9'))
+				q++;
+			if (*q == ';')
+				return true;
+		}
+	}
+	return false;
+}
+
+enum text_type { TT_TEXT, TT_HTML, TT_XHTML, TT_OTHER };
+
+/* The Atom type (or Atom 0.3 type + mode) of a text construct. */
+static enum text_type
+text_type(const xmlNode *n, enum text_type dflt)
+{
+	const char *t = attr(n, NS_CORE, "type"), *mode = attr(n, NS_CORE, "mode");
+
+	if (mode != NULL && ascii_casecmp(mode, "escaped") == 0)
+		return TT_HTML;
+	if (mode != NULL && ascii_casecmp(mode, "base64") == 0)
+		return TT_OTHER;
+	if (t == NULL || *t == '\0')
+		return dflt;
+	if (ascii_casecmp(t, "text") == 0 || ascii_casecmp(t, "text/plain") == 0)
+		return TT_TEXT;
+	if (ascii_casecmp(t, "html") == 0 || ascii_casecmp(t, "text/html") == 0)
+		return TT_HTML;
+	if (ascii_casecmp(t, "xhtml") == 0 ||
+	    ascii_casecmp(t, "application/xhtml+xml") == 0)
+		return TT_XHTML;
+	return TT_OTHER;
+}
+
+static bool
+has_element_child(const xmlNode *n)
+{
+	for (const xmlNode *c = n->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			return true;
+	return false;
+}
+
+/* XHTML content: the children of the wrapping div, serialised. */
+static char *
+xhtml_of(const xmlNode *n)
+{
+	struct buf b = BUF_INIT;
+	const xmlNode *div = NULL;
+	int elements = 0;
+
+	for (const xmlNode *c = n->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE) {
+			elements++;
+			div = c;
+		}
+	if (elements == 1 && div != NULL &&
+	    xmlStrcmp(div->name, BAD_CAST "div") == 0)
+		node_html(div, &b, 0);
+	else
+		node_html(n, &b, 0);
+	return buf_take(&b);
+}
+
+/* A title-like element as plain text (tags stripped, entities decoded). */
+static char *
+title_of(const xmlNode *n)
+{
+	enum text_type tt = text_type(n, TT_TEXT);
+	char *raw, *r;
+
+	if (tt == TT_XHTML || has_element_child(n)) {
+		raw = xhtml_of(n);
+		r = sanitize_text(raw, strlen(raw));
+	} else {
+		raw = text_of(n);
+		if (tt == TT_HTML || (attr(n, NS_CORE, "type") == NULL &&
+		    looks_like_html(raw)))
+			r = sanitize_text(raw, strlen(raw));
+		else
+			r = sanitize_collapse(raw);
+	}
+	free(raw);
+	return r;
+}
+
+/* ------------------------------------------------------------ the walk */
+
+struct parser {
+	xmlDocPtr	 doc;
+	const char	*doc_url;
+	enum feed_kind	 kind;
+};
+
+/* The base URL in effect at n: nested xml:base over the document URL. */
+static char *
+base_of(const struct parser *ps, const xmlNode *n)
+{
+	const char *chain[FEED_MAX_BASES];
+	size_t k = 0;
+	char *base = xstrdup(ps->doc_url);
+
+	for (const xmlNode *x = n; x != NULL && x->type == XML_ELEMENT_NODE;
+	    x = x->parent) {
+		const char *v = attr(x, NS_XML, "base");
+
+		if (v != NULL && k < FEED_MAX_BASES)
+			chain[k++] = v;
+	}
+	while (k > 0) {
+		char *nb = url_resolve(base, chain[--k]);
+
+		free(base);
+		base = nb;
+	}
+	return base;
+}
+
+static char *
+resolve_at(const struct parser *ps, const xmlNode *n, const char *ref)
+{
+	char *base = base_of(ps, n), *r = url_resolve(base, ref);
+
+	free(base);
+	return r;
+}
+
+/* Sanitised HTML for a summary/content element, or NULL (not usable). */
+static char *
+html_of(const struct parser *ps, const xmlNode *n, enum text_type dflt)
+{
+	enum text_type tt = text_type(n, dflt);
+	char *raw, *base, *r;
+	struct buf b = BUF_INIT;
+
+	if (attr(n, NS_CORE, "src") != NULL && n->children == NULL)
+		return NULL;		/* Atom out-of-line content */
+	switch (tt) {
+	case TT_OTHER:
+		return NULL;
+	case TT_TEXT:
+		if (!has_element_child(n)) {
+			raw = text_of(n);
+			put_html_escaped(&b, raw);
+			free(raw);
+			raw = sanitize_collapse(buf_cstr(&b));
+			if (*raw == '\0') {
+				free(raw);
+				raw = NULL;
+			}
+			buf_free(&b);
+			return raw;
+		}
+		raw = xhtml_of(n);
+		break;
+	case TT_XHTML:
+		raw = xhtml_of(n);
+		break;
+	case TT_HTML:
+	default:
+		raw = has_element_child(n) ? xhtml_of(n) : text_of(n);
+		break;
+	}
+	base = base_of(ps, n);
+	r = sanitize_html(raw, strlen(raw), base);
+	free(base);
+	free(raw);
+	if (*r == '\0') {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* "joe@example.com (Joe Bloggs)" → "Joe Bloggs", as feedparser names it. */
+static char *
+author_name(const char *s)
+{
+	const char *at = strchr(s, '@'), *open, *close;
+
+	if (at == NULL)
+		return sanitize_collapse(s);
+	open = strchr(s, '(');
+	close = open != NULL ? strrchr(open, ')') : NULL;
+	if (open != NULL && close != NULL && (at < open || at > close)) {
+		char *inner = xstrndup(open + 1, (size_t)(close - open - 1));
+		char *r = sanitize_collapse(inner);
+
+		free(inner);
+		if (*r != '\0')
+			return r;
+		free(r);
+	}
+	open = strchr(s, '<');
+	close = open != NULL ? strchr(open, '>') : NULL;
+	if (open != NULL && close != NULL && at > open && at < close &&
+	    open > s) {
+		char *name = xstrndup(s, (size_t)(open - s));
+		char *r = sanitize_collapse(name);
+
+		free(name);
+		if (*r != '\0') {
+			size_t l = strlen(r);
+
+			/* "\"Joe\" <joe@x>" */
+			if (l >= 2 && r[0] == '"' && r[l - 1] == '"') {
+				memmove(r, r + 1, l - 2);
+				r[l - 2] = '\0';
+			}
+			return r;
+		}
+		free(r);
+	}
+	return sanitize_collapse(s);
+}
+
+/* The name of an Atom person construct (or its text for RSS-ish feeds). */
+static char *
+person_of(const xmlNode *n)
+{
+	char *r = NULL;
+
+	for (const xmlNode *c = n->children; c != NULL; c = c->next)
+		if (el_is(c, NS_CORE, "name")) {
+			r = trimmed_text(c);
+			break;
+		}
+	if (r == NULL || *r == '\0') {
+		for (const xmlNode *c = n->children; r == NULL && c != NULL;
+		    c = c->next)
+			if (el_is(c, NS_CORE, "email"))
+				r = trimmed_text(c);
+		if (r == NULL && !has_element_child(n)) {
+			char *t = text_of(n);
+
+			r = author_name(t);
+			free(t);
+		}
+	}
+	if (r != NULL && *r == '\0') {
+		free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/* Candidate slots, by priority (lower index wins). */
+enum { P_TITLE_CORE, P_TITLE_DC, P_TITLE_MEDIA, P_TITLE_N };
+enum { P_LINK_TEXT, P_LINK_ALT_HTML, P_LINK_ALT, P_LINK_N };
+enum { P_PUB_CORE, P_PUB_DCTERMS, P_PUB_CREATED, P_PUB_DC, P_PUB_N };
+enum { P_UPD_CORE, P_UPD_DCTERMS, P_UPD_DC, P_UPD_N };
+enum { P_SUM_CORE, P_SUM_DC, P_SUM_ITUNES, P_SUM_MEDIA, P_SUM_N };
+enum { P_CONT_ENCODED, P_CONT_CORE, P_CONT_XHTML, P_CONT_N };
+enum { P_AUTH_CORE, P_AUTH_DC, P_AUTH_ITUNES, P_AUTH_N };
+
+struct cand {
+	const xmlNode	*title[P_TITLE_N];
+	const xmlNode	*link[P_LINK_N];
+	const xmlNode	*id;
+	const xmlNode	*guid_link;	/* <guid> that may serve as link */
+	const xmlNode	*pub[P_PUB_N];
+	const xmlNode	*upd[P_UPD_N];
+	const xmlNode	*sum[P_SUM_N];
+	const xmlNode	*cont[P_CONT_N];
+	const xmlNode	*auth[P_AUTH_N];
+};
+
+#define SET_ONCE(slot, v)	do { if ((slot) == NULL) (slot) = (v); } while (0)
+
+/* An Atom-style <link href=...>: which slot, or -1. */
+static int
+link_slot(const xmlNode *c)
+{
+	const char *rel = attr(c, NS_CORE, "rel");
+	const char *type = attr(c, NS_CORE, "type");
+
+	if (rel != NULL && *rel != '\0' && ascii_casecmp(rel, "alternate") != 0 &&
+	    ascii_casecmp(rel, "http://www.iana.org/assignments/relation/alternate") != 0)
+		return -1;
+	if (type == NULL || ascii_casecmp(type, "text/html") == 0 ||
+	    ascii_casecmp(type, "application/xhtml+xml") == 0)
+		return P_LINK_ALT_HTML;
+	return P_LINK_ALT;
+}
+
+static void
+collect(const xmlNode *parent, struct cand *cd, int depth)
+{
+	for (const xmlNode *c = parent->children; c != NULL; c = c->next) {
+		const char *l;
+		enum ns ns;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		ns = el_ns(c, &l);
+		switch (ns) {
+		case NS_CORE:
+			if (strcmp(l, "title") == 0)
+				SET_ONCE(cd->title[P_TITLE_CORE], c);
+			else if (strcmp(l, "link") == 0) {
+				if (attr(c, NS_CORE, "href") != NULL) {
+					int s = link_slot(c);
+
+					if (s >= 0)
+						SET_ONCE(cd->link[s], c);
+				} else
+					SET_ONCE(cd->link[P_LINK_TEXT], c);
+			} else if (strcmp(l, "guid") == 0 || strcmp(l, "id") == 0) {
+				SET_ONCE(cd->id, c);
+				if (strcmp(l, "guid") == 0) {
+					const char *pl = attr(c, NS_CORE, "isPermaLink");
+
+					if (pl == NULL || ascii_casecmp(pl, "true") == 0)
+						SET_ONCE(cd->guid_link, c);
+				}
+			} else if (strcmp(l, "pubDate") == 0 ||
+			    strcmp(l, "published") == 0 || strcmp(l, "issued") == 0)
+				SET_ONCE(cd->pub[P_PUB_CORE], c);
+			else if (strcmp(l, "created") == 0)
+				SET_ONCE(cd->pub[P_PUB_CREATED], c);
+			else if (strcmp(l, "updated") == 0 ||
+			    strcmp(l, "modified") == 0 || strcmp(l, "lastBuildDate") == 0)
+				SET_ONCE(cd->upd[P_UPD_CORE], c);
+			else if (strcmp(l, "description") == 0 ||
+			    strcmp(l, "summary") == 0 || strcmp(l, "tagline") == 0 ||
+			    strcmp(l, "subtitle") == 0)
+				SET_ONCE(cd->sum[P_SUM_CORE], c);
+			else if (strcmp(l, "content") == 0)
+				SET_ONCE(cd->cont[P_CONT_CORE], c);
+			else if (strcmp(l, "author") == 0)
+				SET_ONCE(cd->auth[P_AUTH_CORE], c);
+			break;
+		case NS_DC:
+			if (strcmp(l, "title") == 0)
+				SET_ONCE(cd->title[P_TITLE_DC], c);
+			else if (strcmp(l, "creator") == 0 || strcmp(l, "author") == 0)
+				SET_ONCE(cd->auth[P_AUTH_DC], c);
+			else if (strcmp(l, "date") == 0) {
+				SET_ONCE(cd->pub[P_PUB_DC], c);
+				SET_ONCE(cd->upd[P_UPD_DC], c);
+			}
+			else if (strcmp(l, "description") == 0)
+				SET_ONCE(cd->sum[P_SUM_DC], c);
+			else if (strcmp(l, "identifier") == 0)
+				SET_ONCE(cd->id, c);
+			break;
+		case NS_DCTERMS:
+			if (strcmp(l, "issued") == 0)
+				SET_ONCE(cd->pub[P_PUB_DCTERMS], c);
+			else if (strcmp(l, "created") == 0)
+				SET_ONCE(cd->pub[P_PUB_CREATED], c);
+			else if (strcmp(l, "modified") == 0)
+				SET_ONCE(cd->upd[P_UPD_DCTERMS], c);
+			break;
+		case NS_CONTENT:
+			if (strcmp(l, "encoded") == 0)
+				SET_ONCE(cd->cont[P_CONT_ENCODED], c);
+			break;
+		case NS_ITUNES:
+			if (strcmp(l, "summary") == 0)
+				SET_ONCE(cd->sum[P_SUM_ITUNES], c);
+			else if (strcmp(l, "author") == 0)
+				SET_ONCE(cd->auth[P_AUTH_ITUNES], c);
+			break;
+		case NS_MEDIA:
+			if (strcmp(l, "description") == 0)
+				SET_ONCE(cd->sum[P_SUM_MEDIA], c);
+			else if (strcmp(l, "title") == 0)
+				SET_ONCE(cd->title[P_TITLE_MEDIA], c);
+			else if ((strcmp(l, "group") == 0 ||
+			    strcmp(l, "content") == 0) && depth < 2)
+				collect(c, cd, depth + 1);
+			break;
+		case NS_XHTML:
+			if (strcmp(l, "body") == 0 || strcmp(l, "div") == 0)
+				SET_ONCE(cd->cont[P_CONT_XHTML], c);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static char *
+first_title(const struct cand *cd)
+{
+	for (int i = 0; i < P_TITLE_N; i++)
+		if (cd->title[i] != NULL) {
+			char *t = title_of(cd->title[i]);
+
+			if (*t != '\0')
+				return t;
+			free(t);
+		}
+	return NULL;
+}
+
+/* The link: <link> text, Atom alternate (HTML first), else a permalink guid. */
+static char *
+first_link(const struct parser *ps, const struct cand *cd, bool guid_ok)
+{
+	for (int i = 0; i < P_LINK_N; i++) {
+		const xmlNode *n = cd->link[i];
+		char *raw, *r;
+
+		if (n == NULL)
+			continue;
+		if (i == P_LINK_TEXT)
+			raw = trimmed_text(n);
+		else
+			raw = xstrdup(attr(n, NS_CORE, "href"));
+		if (*raw == '\0') {
+			free(raw);
+			continue;
+		}
+		r = resolve_at(ps, n, raw);
+		free(raw);
+		return r;
+	}
+	if (guid_ok && cd->guid_link != NULL) {
+		char *raw = trimmed_text(cd->guid_link), *r = NULL;
+
+		/* Only a guid that is a web address (feedparser takes any). */
+		if (ascii_ncasecmp(raw, "http://", 7) == 0 ||
+		    ascii_ncasecmp(raw, "https://", 8) == 0)
+			r = resolve_at(ps, cd->guid_link, raw);
+		free(raw);
+		return r;
+	}
+	return NULL;
+}
+
+static bool
+first_date(const xmlNode *const *slots, int n, time_t *out)
+{
+	for (int i = 0; i < n; i++)
+		if (slots[i] != NULL) {
+			char *t = trimmed_text(slots[i]);
+			int r = feed_date_parse(t, out);
+
+			free(t);
+			if (r == 0)
+				return true;
+		}
+	return false;
+}
+
+static char *
+content_hash(const char *title, const char *content)
+{
+	struct buf b = BUF_INIT;
+	unsigned char md[32];
+	char *r;
+
+	buf_adds(&b, title != NULL ? title : "");
+	buf_addc(&b, '\n');
+	buf_adds(&b, content != NULL ? content : "");
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data != NULL ? b.data : "", b.len, md);
+	buf_reset(&b);
+	buf_adds(&b, "sha256:");
+	for (size_t i = 0; i < sizeof(md); i++)
+		buf_printf(&b, "%02x", md[i]);
+	r = buf_take(&b);
+	buf_free(&b);
+	return r;
+}
+
+static void
+entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e)
+{
+	struct cand cd;
+
+	memset(&cd, 0, sizeof(cd));
+	collect(item, &cd, 0);
+
+	e->title = first_title(&cd);
+	e->url = first_link(ps, &cd, true);
+	if (cd.id != NULL) {
+		e->guid = trimmed_text(cd.id);
+		if (*e->guid == '\0') {
+			free(e->guid);
+			e->guid = NULL;
+		}
+	}
+	if (e->guid == NULL) {
+		const char *about = attr(item, NS_RDF, "about");
+
+		if (about != NULL && *about != '\0')
+			e->guid = sanitize_collapse(about);
+	}
+	e->has_published = first_date(cd.pub, P_PUB_N, &e->published);
+	e->has_updated = first_date(cd.upd, P_UPD_N, &e->updated);
+	for (int i = 0; i < P_AUTH_N && e->author == NULL; i++)
+		if (cd.auth[i] != NULL)
+			e->author = person_of(cd.auth[i]);
+	for (int i = 0; i < P_CONT_N && e->content == NULL; i++)
+		if (cd.cont[i] != NULL)
+			e->content = html_of(ps, cd.cont[i],
+			    i == P_CONT_XHTML ? TT_XHTML :
+			    (i == P_CONT_CORE && ps->kind == FEED_ATOM) ? TT_TEXT :
+			    TT_HTML);
+	for (int i = 0; i < P_SUM_N && e->summary == NULL; i++)
+		if (cd.sum[i] != NULL)
+			e->summary = html_of(ps, cd.sum[i],
+			    (i == P_SUM_CORE && ps->kind != FEED_ATOM) ||
+			    i == P_SUM_DC ? TT_HTML : TT_TEXT);
+	/* feedparser gives an entry with only content that content as summary. */
+	if (e->summary == NULL && e->content != NULL)
+		e->summary = xstrdup(e->content);
+	if (e->guid == NULL && e->url != NULL)
+		e->guid = xstrdup(e->url);
+	if (e->guid == NULL)
+		e->guid = content_hash(e->title, e->content != NULL ? e->content :
+		    e->summary);
+}
+
+static void
+feed_add_entry(struct feed *f, size_t *cap, const struct parser *ps,
+    const xmlNode *item)
+{
+	if (f->nentries == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		f->entries = xrealloc(f->entries, *cap * sizeof(*f->entries));
+	}
+	memset(&f->entries[f->nentries], 0, sizeof(f->entries[0]));
+	entry_fill(ps, item, &f->entries[f->nentries]);
+	f->nentries++;
+}
+
+static void
+feed_head(const struct parser *ps, const xmlNode *chan, struct feed *f)
+{
+	struct cand cd;
+
+	if (chan == NULL)
+		return;
+	memset(&cd, 0, sizeof(cd));
+	collect(chan, &cd, 0);
+	f->title = first_title(&cd);
+	f->link = first_link(ps, &cd, false);
+}
+
+/* Items (RSS, RDF) or entries (Atom) under n, one level deep. */
+static void
+feed_items(const struct parser *ps, const xmlNode *n, struct feed *f,
+    size_t *cap, const char *name)
+{
+	for (const xmlNode *c = n->children; c != NULL; c = c->next)
+		if (el_is(c, NS_CORE, name))
+			feed_add_entry(f, cap, ps, c);
+}
+
+static char *
+not_a_feed(const struct parse_errors *pe, const char *utf8, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (utf8[i] == ' ' || utf8[i] == '\n' ||
+	    utf8[i] == '\r' || utf8[i] == '\t'))
+		i++;
+	if (i == len)
+		return xstrdup("not a feed: document is empty");
+	if (pe->code != 0)
+		return xasprintf("not XML: line %d col %d: %s", pe->line,
+		    pe->col, pe->msg);
+	return xstrdup("not XML: no root element");
+}
+
+struct feed *
+feed_parse(const char *data, size_t len, const char *base_url,
+    const char *charset, char **err)
+{
+	struct buf dec = BUF_INIT, fixed = BUF_INIT;
+	struct parse_errors pe;
+	struct parser ps;
+	struct feed *f = NULL;
+	xmlParserCtxtPtr ctxt = NULL;
+	xmlDocPtr doc = NULL;
+	xmlNode *root, *chan = NULL;
+	xmlStructuredErrorFunc saved_fn = xmlStructuredError;
+	void *saved_ctx = xmlStructuredErrorContext;
+	const char *local;
+	size_t cap = 0;
+
+	*err = NULL;
+	memset(&pe, 0, sizeof(pe));
+	if (data == NULL)
+		len = 0;
+	if (len > FEED_MAX_SIZE) {
+		*err = xasprintf("document too large: %zu bytes (limit %u)",
+		    len, FEED_MAX_SIZE);
+		goto out;
+	}
+	feed_decode(data != NULL ? data : "", len, charset, &dec);
+	feed_repair(dec.data != NULL ? dec.data : "", dec.len, &fixed);
+	if (fixed.len == 0 || fixed.len > INT_MAX) {
+		*err = xstrdup(fixed.len == 0 ? "not a feed: document is empty" :
+		    "document too large");
+		goto out;
+	}
+
+	xmlInitParser();
+	if ((ctxt = xmlNewParserCtxt()) == NULL) {
+		*err = xstrdup("out of memory creating the XML parser");
+		goto out;
+	}
+	xmlSetStructuredErrorFunc(&pe, on_xml_error);
+	doc = xmlCtxtReadMemory(ctxt, fixed.data, (int)fixed.len, NULL, "UTF-8",
+	    FEED_XML_OPTIONS);
+	xmlSetStructuredErrorFunc(saved_ctx, saved_fn);
+
+	if (pe.entity_loop) {
+		*err = xasprintf("entity expansion refused: line %d col %d: "
+		    "entity reference loop or amplification", pe.loop_line,
+		    pe.loop_col);
+		goto out;
+	}
+	if (doc == NULL || (root = xmlDocGetRootElement(doc)) == NULL) {
+		*err = not_a_feed(&pe, fixed.data, fixed.len);
+		goto out;
+	}
+
+	memset(&ps, 0, sizeof(ps));
+	ps.doc = doc;
+	ps.doc_url = base_url;
+	f = xcalloc(1, sizeof(*f));
+	el_ns(root, &local);
+	if (strcmp(local, "rss") == 0 || strcmp(local, "channel") == 0) {
+		ps.kind = f->kind = FEED_RSS;
+		if (strcmp(local, "channel") == 0)
+			chan = root;
+		for (xmlNode *c = root->children; chan == NULL && c != NULL; c = c->next)
+			if (el_is(c, NS_CORE, "channel"))
+				chan = c;
+		feed_head(&ps, chan, f);
+		if (chan != NULL)
+			feed_items(&ps, chan, f, &cap, "item");
+		if (chan != root)
+			feed_items(&ps, root, f, &cap, "item");
+	} else if (strcmp(local, "RDF") == 0) {
+		ps.kind = f->kind = FEED_RDF;
+		for (xmlNode *c = root->children; chan == NULL && c != NULL; c = c->next)
+			if (el_is(c, NS_CORE, "channel"))
+				chan = c;
+		feed_head(&ps, chan, f);
+		feed_items(&ps, root, f, &cap, "item");
+		if (chan != NULL)
+			feed_items(&ps, chan, f, &cap, "item");
+	} else if (strcmp(local, "feed") == 0) {
+		ps.kind = f->kind = FEED_ATOM;
+		feed_head(&ps, root, f);
+		feed_items(&ps, root, f, &cap, "entry");
+	} else {
+		*err = xasprintf("not a feed: root element is <%s>",
+		    (const char *)root->name);
+		free(f);
+		f = NULL;
+		goto out;
+	}
+out:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	if (ctxt != NULL)
+		xmlFreeParserCtxt(ctxt);
+	buf_free(&dec);
+	buf_free(&fixed);
+	return f;
+}
+
+void
+feed_free(struct feed *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->nentries; i++) {
+		struct entry *e = &f->entries[i];
+
+		free(e->title);
+		free(e->url);
+		free(e->guid);
+		free(e->author);
+		free(e->summary);
+		free(e->content);
+		free(e->text);
+	}
+	free(f->entries);
+	free(f->title);
+	free(f->link);
+	free(f);
+}

@@ -1,0 +1,538 @@
+/*
+ * sanitize: allowlist HTML sanitiser on libxml2's HTML parser.
+ *
+ * The input is parsed as an HTML fragment (wrapped in a <div> so that
+ * leading text is not given an implied <p>), then the tree is walked
+ * iteratively (no recursion, so hostile nesting cannot exhaust the stack)
+ * and only allowed elements and attributes are written out again, escaped.
+ * Elements that are not allowed lose their tags but keep their text, except
+ * the ones whose content is code or chrome (script, style, iframe, forms...)
+ * which are dropped whole.
+ */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+#include "buf.h"
+#include "sanitize.h"
+#include "url.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define SAN_OPTIONS	(HTML_PARSE_NONET | HTML_PARSE_NOERROR | \
+			 HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER)
+#define SAN_WRAP_OPEN	"<div>"
+
+enum {
+	EL_KEEP = 1,		/* write the tag (allowed attributes only) */
+	EL_DROP = 2,		/* drop the element and all it contains */
+	EL_VOID = 4,		/* no end tag */
+	EL_BLOCK = 8,		/* a word break in plain text */
+};
+
+enum attr_kind {
+	AT_NONE = 0,
+	AT_LINK,		/* a: href, title */
+	AT_IMG,			/* img: src, alt, title, width, height */
+	AT_CELL,		/* td, th: colspan, rowspan */
+};
+
+struct element {
+	const char	*name;
+	int		 flags;
+	enum attr_kind	 attrs;
+};
+
+static const struct element elements[] = {
+	{ "a", EL_KEEP, AT_LINK },
+	{ "abbr", EL_KEEP, AT_NONE },
+	{ "applet", EL_DROP, AT_NONE },
+	{ "audio", EL_DROP, AT_NONE },
+	{ "b", EL_KEEP, AT_NONE },
+	{ "base", EL_DROP, AT_NONE },
+	{ "blockquote", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "br", EL_KEEP | EL_VOID | EL_BLOCK, AT_NONE },
+	{ "button", EL_DROP, AT_NONE },
+	{ "canvas", EL_DROP, AT_NONE },
+	{ "caption", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "cite", EL_KEEP, AT_NONE },
+	{ "code", EL_KEEP, AT_NONE },
+	{ "datalist", EL_DROP, AT_NONE },
+	{ "dd", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "del", EL_KEEP, AT_NONE },
+	{ "dialog", EL_DROP, AT_NONE },
+	{ "div", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "dl", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "dt", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "em", EL_KEEP, AT_NONE },
+	{ "embed", EL_DROP, AT_NONE },
+	{ "figcaption", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "figure", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "form", EL_DROP, AT_NONE },
+	{ "frame", EL_DROP, AT_NONE },
+	{ "frameset", EL_DROP, AT_NONE },
+	{ "h1", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "h2", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "h3", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "h4", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "h5", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "h6", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "head", EL_DROP, AT_NONE },
+	{ "hr", EL_KEEP | EL_VOID | EL_BLOCK, AT_NONE },
+	{ "i", EL_KEEP, AT_NONE },
+	{ "iframe", EL_DROP, AT_NONE },
+	{ "img", EL_KEEP | EL_VOID, AT_IMG },
+	{ "input", EL_DROP, AT_NONE },
+	{ "ins", EL_KEEP, AT_NONE },
+	{ "kbd", EL_KEEP, AT_NONE },
+	{ "li", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "link", EL_DROP, AT_NONE },
+	{ "map", EL_DROP, AT_NONE },
+	{ "mark", EL_KEEP, AT_NONE },
+	{ "math", EL_DROP, AT_NONE },
+	{ "meta", EL_DROP, AT_NONE },
+	{ "noembed", EL_DROP, AT_NONE },
+	{ "noframes", EL_DROP, AT_NONE },
+	{ "noscript", EL_DROP, AT_NONE },
+	{ "object", EL_DROP, AT_NONE },
+	{ "ol", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "option", EL_DROP, AT_NONE },
+	{ "p", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "param", EL_DROP, AT_NONE },
+	{ "picture", 0, AT_NONE },
+	{ "pre", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "q", EL_KEEP, AT_NONE },
+	{ "s", EL_KEEP, AT_NONE },
+	{ "samp", EL_KEEP, AT_NONE },
+	{ "script", EL_DROP, AT_NONE },
+	{ "select", EL_DROP, AT_NONE },
+	{ "small", EL_KEEP, AT_NONE },
+	{ "source", EL_DROP, AT_NONE },
+	{ "span", EL_KEEP, AT_NONE },
+	{ "strike", EL_KEEP, AT_NONE },
+	{ "strong", EL_KEEP, AT_NONE },
+	{ "style", EL_DROP, AT_NONE },
+	{ "sub", EL_KEEP, AT_NONE },
+	{ "sup", EL_KEEP, AT_NONE },
+	{ "svg", EL_DROP, AT_NONE },
+	{ "table", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "tbody", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "td", EL_KEEP | EL_BLOCK, AT_CELL },
+	{ "template", EL_DROP, AT_NONE },
+	{ "textarea", EL_DROP, AT_NONE },
+	{ "tfoot", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "th", EL_KEEP | EL_BLOCK, AT_CELL },
+	{ "thead", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "title", EL_DROP, AT_NONE },
+	{ "tr", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "track", EL_DROP, AT_NONE },
+	{ "tt", EL_KEEP, AT_NONE },
+	{ "u", EL_KEEP, AT_NONE },
+	{ "ul", EL_KEEP | EL_BLOCK, AT_NONE },
+	{ "var", EL_KEEP, AT_NONE },
+	{ "video", EL_DROP, AT_NONE },
+	{ "xmp", EL_DROP, AT_NONE },
+};
+
+static int
+element_cmp(const void *key, const void *el)
+{
+	return strcmp(key, ((const struct element *)el)->name);
+}
+
+static const struct element *
+element_find(const xmlChar *name)
+{
+	if (name == NULL)
+		return NULL;
+	return bsearch(name, elements, sizeof(elements) / sizeof(elements[0]),
+	    sizeof(elements[0]), element_cmp);
+}
+
+static void
+put_escaped(struct buf *b, const char *s, bool attr)
+{
+	const char *p = s;
+
+	for (;;) {
+		const char *q = p;
+
+		while (*q && *q != '&' && *q != '<' && *q != '>' &&
+		    !(attr && *q == '"'))
+			q++;
+		buf_add(b, p, (size_t)(q - p));
+		switch (*q) {
+		case '\0': return;
+		case '&': buf_adds(b, "&amp;"); break;
+		case '<': buf_adds(b, "&lt;"); break;
+		case '>': buf_adds(b, "&gt;"); break;
+		case '"': buf_adds(b, "&quot;"); break;
+		}
+		p = q + 1;
+	}
+}
+
+/*
+ * The scheme of url, lowercased into out, ignoring whitespace and control
+ * characters anywhere before the ':' (browsers ignore them too: "java\tscript:").
+ * Returns false when url has no scheme (a relative reference).
+ */
+static bool
+url_scheme(const char *url, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+		if (*p <= 0x20 || *p == 0x7f)
+			continue;
+		if (*p == ':') {
+			out[n] = '\0';
+			return n > 0;
+		}
+		if (*p == '/' || *p == '?' || *p == '#')
+			return false;
+		if (n + 1 >= outlen) {
+			/* Too long for a scheme we allow: "unknown". */
+			out[0] = '\0';
+			return true;
+		}
+		out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	}
+	return false;
+}
+
+/* New safe absolute (or, without a base, relative) URL, or NULL to drop it. */
+static char *
+safe_url(const char *value, const char *base, bool image)
+{
+	char scheme[16];
+	char *abs = url_resolve(base, value);
+
+	if (abs == NULL || *abs == '\0')
+		goto bad;
+	if (!url_scheme(abs, scheme, sizeof(scheme))) {
+		/* Relative and no base to make it absolute. */
+		if (image)
+			goto bad;
+		return abs;
+	}
+	if (image) {
+		if (strcmp(scheme, "https") != 0)
+			goto bad;
+		return abs;
+	}
+	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0 ||
+	    strcmp(scheme, "mailto") == 0 || strcmp(scheme, "ftp") == 0 ||
+	    strcmp(scheme, "tel") == 0)
+		return abs;
+bad:
+	free(abs);
+	return NULL;
+}
+
+static bool
+all_digits(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static const char *const img_text[] = { "alt", "title" };
+static const char *const img_num[] = { "width", "height" };
+static const char *const cell[] = { "colspan", "rowspan" };
+
+static void
+put_attr(struct buf *b, const char *name, const char *value)
+{
+	buf_printf(b, " %s=\"", name);
+	put_escaped(b, value, true);
+	buf_addc(b, '"');
+}
+
+static char *
+attr_get(xmlNode *n, const char *name)
+{
+	for (xmlAttr *a = n->properties; a != NULL; a = a->next)
+		if (a->ns == NULL && ascii_casecmp((const char *)a->name, name) == 0) {
+			xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
+			char *r = xstrdup(v != NULL ? (const char *)v : "");
+
+			xmlFree(v);
+			return r;
+		}
+	return NULL;
+}
+
+/*
+ * Writes the start tag of an allowed element.  Returns false when the
+ * element must not be written at all (an <a> without a usable href keeps
+ * only its text; an <img> without an https src is dropped).
+ */
+static bool
+open_tag(struct buf *b, const struct element *el, xmlNode *n, const char *base)
+{
+	char *v, *url;
+
+	switch (el->attrs) {
+	case AT_LINK:
+		if ((v = attr_get(n, "href")) == NULL)
+			return false;
+		url = safe_url(v, base, false);
+		free(v);
+		if (url == NULL)
+			return false;
+		buf_adds(b, "<a");
+		put_attr(b, "href", url);
+		free(url);
+		if ((v = attr_get(n, "title")) != NULL)
+			put_attr(b, "title", v);
+		free(v);
+		buf_addc(b, '>');
+		return true;
+	case AT_IMG:
+		if ((v = attr_get(n, "src")) == NULL)
+			return false;
+		url = safe_url(v, base, true);
+		free(v);
+		if (url == NULL)
+			return false;
+		buf_adds(b, "<img");
+		put_attr(b, "src", url);
+		free(url);
+		for (size_t i = 0; i < 2; i++) {
+			if ((v = attr_get(n, img_text[i])) != NULL)
+				put_attr(b, img_text[i], v);
+			free(v);
+			if ((v = attr_get(n, img_num[i])) != NULL &&
+			    all_digits(v, 5))
+				put_attr(b, img_num[i], v);
+			free(v);
+		}
+		buf_addc(b, '>');
+		return true;
+	case AT_CELL:
+		buf_printf(b, "<%s", el->name);
+		for (size_t i = 0; i < 2; i++) {
+			if ((v = attr_get(n, cell[i])) != NULL && all_digits(v, 3))
+				put_attr(b, cell[i], v);
+			free(v);
+		}
+		buf_addc(b, '>');
+		return true;
+	case AT_NONE:
+		break;
+	}
+	buf_printf(b, "<%s>", el->name);
+	return true;
+}
+
+/* The node the walk starts under: the <div> we wrapped the input in. */
+static xmlNode *
+wrapper_of(htmlDocPtr doc)
+{
+	xmlNode *root = xmlDocGetRootElement(doc), *n;
+
+	if (root == NULL)
+		return NULL;
+	for (n = root->children; n != NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE &&
+		    xmlStrcmp(n->name, BAD_CAST "body") == 0)
+			break;
+	if (n == NULL)
+		return root;
+	for (xmlNode *c = n->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			return xmlStrcmp(c->name, BAD_CAST "div") == 0 ? c : n;
+	return n;
+}
+
+/* Marks kept on nodes during one walk (node->_private). */
+#define MARK_OPEN	((void *)1)
+
+/*
+ * Walks the whole document in order: the wrapper <div>'s tags are not
+ * written, its siblings (text after an unbalanced </div>) are.
+ */
+static void
+walk(htmlDocPtr doc, const char *base, struct buf *out, bool text_only)
+{
+	xmlNode *top = xmlDocGetRootElement(doc), *wrap = wrapper_of(doc), *n;
+
+	if (top == NULL)
+		return;
+	n = top;
+	while (n != NULL) {
+		bool descend = false;
+
+		if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+			if (n->content != NULL) {
+				if (text_only)
+					buf_adds(out, (const char *)n->content);
+				else
+					put_escaped(out, (const char *)n->content, false);
+			}
+		} else if (n->type == XML_ELEMENT_NODE) {
+			const struct element *el = element_find(n->name);
+
+			n->_private = NULL;
+			if (n == wrap || el == NULL) {
+				descend = true;		/* tag dropped, text kept */
+			} else if (el->flags & EL_DROP) {
+				descend = false;
+			} else {
+				descend = !(el->flags & EL_VOID);
+				if (text_only) {
+					if (el->flags & EL_BLOCK)
+						buf_addc(out, ' ');
+					if (strcmp(el->name, "img") == 0) {
+						char *alt = attr_get(n, "alt");
+
+						if (alt != NULL)
+							buf_adds(out, alt);
+						free(alt);
+					}
+				} else if (open_tag(out, el, n, base) &&
+				    !(el->flags & EL_VOID))
+					n->_private = MARK_OPEN;
+			}
+		}
+		if (descend && n->children != NULL) {
+			n = n->children;
+			continue;
+		}
+		/* Leave n, then every ancestor whose children are done. */
+		for (;;) {
+			if (n->type == XML_ELEMENT_NODE) {
+				if (n->_private == MARK_OPEN) {
+					buf_printf(out, "</%s>", (const char *)n->name);
+					n->_private = NULL;
+				} else if (text_only) {
+					const struct element *el = element_find(n->name);
+
+					if (el != NULL && (el->flags & EL_BLOCK))
+						buf_addc(out, ' ');
+				}
+			}
+			if (n == top) {
+				n = NULL;
+				break;
+			}
+			if (n->next != NULL) {
+				n = n->next;
+				break;
+			}
+			n = n->parent;
+			if (n == NULL)
+				break;
+		}
+	}
+}
+
+static htmlDocPtr
+parse_fragment(const char *html, size_t len)
+{
+	struct buf in = BUF_INIT;
+	htmlDocPtr doc;
+
+	buf_adds(&in, SAN_WRAP_OPEN);
+	buf_add(&in, html, len);
+	if (in.len > INT_MAX) {
+		buf_free(&in);
+		return NULL;
+	}
+	doc = htmlReadMemory(in.data, (int)in.len, NULL, "UTF-8", SAN_OPTIONS);
+	buf_free(&in);
+	return doc;
+}
+
+char *
+sanitize_html(const char *html, size_t len, const char *base_url)
+{
+	struct buf out = BUF_INIT;
+	htmlDocPtr doc;
+
+	if (html == NULL || len == 0)
+		return xstrdup("");
+	if ((doc = parse_fragment(html, len)) != NULL) {
+		walk(doc, base_url, &out, false);
+		xmlFreeDoc(doc);
+	}
+	/* Trim the whitespace the input had around its markup. */
+	{
+		char *s = buf_take(&out), *p = s;
+		size_t n;
+
+		while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+			p++;
+		n = strlen(p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\n' ||
+		    p[n - 1] == '\r' || p[n - 1] == '\t'))
+			n--;
+		memmove(s, p, n);
+		s[n] = '\0';
+		return s;
+	}
+}
+
+/* Collapses runs of ASCII whitespace (and U+00A0) into one space, trims. */
+char *
+sanitize_collapse(const char *s)
+{
+	size_t n = strlen(s);
+	char *r = xmalloc(n + 1), *w = r;
+	bool space = true;	/* drops leading space */
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		    c == '\f' || c == '\v') {
+			if (!space)
+				*w++ = ' ';
+			space = true;
+			continue;
+		}
+		if (c == 0xc2 && (unsigned char)s[i + 1] == 0xa0) {
+			if (!space)
+				*w++ = ' ';
+			space = true;
+			i++;
+			continue;
+		}
+		*w++ = (char)c;
+		space = false;
+	}
+	if (w > r && w[-1] == ' ')
+		w--;
+	*w = '\0';
+	return r;
+}
+
+char *
+sanitize_text(const char *html, size_t len)
+{
+	struct buf out = BUF_INIT;
+	htmlDocPtr doc;
+	char *raw, *r;
+
+	if (html == NULL || len == 0)
+		return xstrdup("");
+	if ((doc = parse_fragment(html, len)) != NULL) {
+		walk(doc, NULL, &out, true);
+		xmlFreeDoc(doc);
+	}
+	raw = buf_take(&out);
+	r = sanitize_collapse(raw);
+	free(raw);
+	return r;
+}
