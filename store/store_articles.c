@@ -1,0 +1,181 @@
+/*
+ * store_articles: sources and articles queries (see store_articles.h).
+ */
+#include "store_articles.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+static enum store_rc
+step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? STORE_OK : store_rc(rc) == STORE_BUSY ?
+	    STORE_BUSY : STORE_ERR;
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static char *
+col_dup(sqlite3_stmt *s, int i)
+{
+	return xstrdup(store_col_text(s, i));
+}
+
+enum store_rc
+store_source_get(struct store *st, const char *newsletter, const char *kind,
+    const char *location, struct source_row *out)
+{
+	sqlite3_stmt *s;
+	enum store_rc rc;
+	int r, tries;
+
+	memset(out, 0, sizeof(*out));
+	for (tries = 0; tries < 2; tries++) {
+		s = store_stmt(st, "SELECT id, fetch_url, etag, last_modified, "
+		    "last_fetch, failures FROM sources WHERE newsletter = ?1 "
+		    "AND kind = ?2 AND location = ?3");
+		bind_text(s, 1, newsletter);
+		bind_text(s, 2, kind);
+		bind_text(s, 3, location);
+		r = sqlite3_step(s);
+		if (r == SQLITE_ROW) {
+			out->id = sqlite3_column_int64(s, 0);
+			out->fetch_url = col_dup(s, 1);
+			out->etag = col_dup(s, 2);
+			out->last_modified = col_dup(s, 3);
+			out->last_fetch = (time_t)sqlite3_column_int64(s, 4);
+			out->failures = sqlite3_column_int(s, 5);
+			sqlite3_reset(s);
+			return STORE_OK;
+		}
+		sqlite3_reset(s);
+		if (r != SQLITE_DONE)
+			return store_rc(r) == STORE_BUSY ? STORE_BUSY :
+			    STORE_ERR;
+		s = store_stmt(st, "INSERT OR IGNORE INTO sources "
+		    "(newsletter, kind, location) VALUES (?1, ?2, ?3)");
+		bind_text(s, 1, newsletter);
+		bind_text(s, 2, kind);
+		bind_text(s, 3, location);
+		if ((rc = step_done(s)) != STORE_OK)
+			return rc;
+	}
+	return STORE_ERR;
+}
+
+void
+source_row_clear(struct source_row *r)
+{
+	free(r->fetch_url);
+	free(r->etag);
+	free(r->last_modified);
+	memset(r, 0, sizeof(*r));
+}
+
+enum store_rc
+store_source_ok(struct store *st, long long id, time_t now, const char *etag,
+    const char *last_modified, const char *title)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE sources SET "
+	    "last_fetch = ?2, last_success = ?2, last_error = NULL, "
+	    "failures = 0, etag = coalesce(?3, etag), "
+	    "last_modified = coalesce(?4, last_modified), "
+	    "title = coalesce(?5, title) WHERE id = ?1");
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	bind_text(s, 3, etag);
+	bind_text(s, 4, last_modified);
+	bind_text(s, 5, title);
+	return step_done(s);
+}
+
+enum store_rc
+store_source_fail(struct store *st, long long id, time_t now,
+    const char *error, long *failures)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE sources SET "
+	    "last_fetch = ?2, last_error = ?3, failures = failures + 1 "
+	    "WHERE id = ?1 RETURNING failures");
+	int r;
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	bind_text(s, 3, error);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		*failures = sqlite3_column_int(s, 0);
+		r = sqlite3_step(s);
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_DONE ? STORE_OK : store_rc(r) == STORE_BUSY ?
+	    STORE_BUSY : STORE_ERR;
+}
+
+enum store_rc
+store_source_moved(struct store *st, long long id, const char *fetch_url)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "UPDATE sources SET fetch_url = ?2 WHERE id = ?1");
+
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, fetch_url);
+	return step_done(s);
+}
+
+enum store_rc
+store_article_exists(struct store *st, long long source_id, const char *guid,
+    bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM articles "
+	    "WHERE source_id = ?1 AND guid = ?2");
+	int r;
+
+	sqlite3_bind_int64(s, 1, source_id);
+	bind_text(s, 2, guid);
+	r = sqlite3_step(s);
+	sqlite3_reset(s);
+	*found = r == SQLITE_ROW;
+	return r == SQLITE_ROW || r == SQLITE_DONE ? STORE_OK :
+	    store_rc(r) == STORE_BUSY ? STORE_BUSY : STORE_ERR;
+}
+
+enum store_rc
+store_article_add(struct store *st, long long source_id, const struct entry *e,
+    time_t collected, bool *added)
+{
+	sqlite3_stmt *s = store_stmt(st, "INSERT INTO articles (source_id, "
+	    "guid, url, title, author, published, updated, summary, content, "
+	    "text, collected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11) ON CONFLICT (source_id, guid) DO NOTHING");
+	enum store_rc rc;
+
+	sqlite3_bind_int64(s, 1, source_id);
+	bind_text(s, 2, e->guid);
+	bind_text(s, 3, e->url);
+	bind_text(s, 4, e->title);
+	bind_text(s, 5, e->author);
+	if (e->has_published)
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)e->published);
+	if (e->has_updated)
+		sqlite3_bind_int64(s, 7, (sqlite3_int64)e->updated);
+	bind_text(s, 8, e->summary);
+	bind_text(s, 9, e->content);
+	bind_text(s, 10, e->text);
+	sqlite3_bind_int64(s, 11, (sqlite3_int64)collected);
+	rc = step_done(s);
+	*added = rc == STORE_OK && sqlite3_changes(store_db(st)) > 0;
+	return rc;
+}

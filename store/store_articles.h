@@ -1,0 +1,65 @@
+/*
+ * store_articles: the `sources` and `articles` tables (collect stage).
+ *
+ * A source row exists per (newsletter, kind, location) and is created on
+ * first use.  It keeps the last good state of a feed (ETag, Last-Modified,
+ * the location a permanent redirect pointed at) and its health (last error,
+ * consecutive failures).  Articles are unique per (source, guid): adding one
+ * twice keeps the first.
+ */
+#ifndef HERALD_STORE_ARTICLES_H
+#define HERALD_STORE_ARTICLES_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "feed.h"
+#include "store.h"
+
+struct source_row {
+	long long	 id;
+	char		*fetch_url;	/* NULL: fetch location as configured */
+	char		*etag;
+	char		*last_modified;
+	time_t		 last_fetch;	/* 0: never */
+	long		 failures;	/* consecutive */
+};
+
+/*
+ * Reads the source row, creating it when missing.  kind is "feed" or
+ * "folder".  The strings in *out are owned by out (source_row_clear()).
+ */
+enum store_rc	 store_source_get(struct store *, const char *newsletter,
+		    const char *kind, const char *location,
+		    struct source_row *out);
+void		 source_row_clear(struct source_row *);
+
+/*
+ * A successful poll: clears the error and failure count, sets last_fetch and
+ * last_success to now.  etag/last_modified/title replace the stored ones
+ * when not NULL (a 304 without them keeps the old ones).
+ */
+enum store_rc	 store_source_ok(struct store *, long long id, time_t now,
+		    const char *etag, const char *last_modified,
+		    const char *title);
+/*
+ * A failed poll: stores error, sets last_fetch, adds one to failures and
+ * returns the new count in *failures.  Everything else is kept.
+ */
+enum store_rc	 store_source_fail(struct store *, long long id, time_t now,
+		    const char *error, long *failures);
+/* Where a permanent redirect pointed: fetched from there from now on. */
+enum store_rc	 store_source_moved(struct store *, long long id,
+		    const char *fetch_url);
+
+/* True when (source, guid) is already stored (*found). */
+enum store_rc	 store_article_exists(struct store *, long long source_id,
+		    const char *guid, bool *found);
+/*
+ * Stores e unless (source, guid) exists; *added tells which.  collected is
+ * the time of this poll.
+ */
+enum store_rc	 store_article_add(struct store *, long long source_id,
+		    const struct entry *e, time_t collected, bool *added);
+
+#endif
