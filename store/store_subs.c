@@ -1,0 +1,442 @@
+#include "store_subs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "xmalloc.h"
+
+static const char *const status_names[SUB_NSTATUS] = {
+	"pending", "active", "unsubscribed", "bounced",
+};
+
+const char *
+store_subs_status_name(enum sub_status s)
+{
+	return (unsigned)s < SUB_NSTATUS ? status_names[s] : "unknown";
+}
+
+int
+store_subs_status_parse(const char *s, enum sub_status *out)
+{
+	int i;
+
+	for (i = 0; i < SUB_NSTATUS; i++) {
+		if (ascii_casecmp(s, status_names[i]) == 0) {
+			*out = (enum sub_status)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The stored status text to the enum (the schema CHECK keeps it valid). */
+static enum sub_status
+status_of(const char *s)
+{
+	enum sub_status st = SUB_ACTIVE;
+
+	if (s)
+		store_subs_status_parse(s, &st);
+	return st;
+}
+
+/* Finishes a statement run: reset, and the STORE_* code of rc. */
+static enum store_rc
+done(sqlite3_stmt *s, int rc)
+{
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_rc(rc);
+}
+
+void
+store_subs_info_free(struct sub_info *si)
+{
+	free(si->email);
+	free(si->name);
+	free(si->attributes);
+	memset(si, 0, sizeof(*si));
+}
+
+enum store_rc
+store_subs_find(struct store *st, const char *email, struct sub_info *out,
+    bool *found)
+{
+	static const char sql[] = "SELECT id, email, name, attributes, created "
+	    "FROM subscribers WHERE email_key = lower(?1)";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	/*
+	 * lower() in SQLite folds ASCII only, like email_key(); binding the
+	 * address itself avoids an allocation.
+	 */
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		out->id = sqlite3_column_int64(s, 0);
+		out->email = xstrdup(store_col_text(s, 1));
+		out->name = xstrdup(store_col_text(s, 2));
+		out->attributes = xstrdup(store_col_text(s, 3));
+		out->created = (time_t)sqlite3_column_int64(s, 4);
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_status(struct store *st, int64_t id, const char *nl,
+    enum sub_status *status, time_t *since, bool *has)
+{
+	static const char sql[] = "SELECT status, "
+	    "max(created, coalesce(confirmed, 0), coalesce(unsubscribed, 0)) "
+	    "FROM subscriptions WHERE subscriber_id = ?1 AND newsletter = ?2";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	*has = false;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*has = true;
+		*status = status_of(store_col_text(s, 0));
+		if (since)
+			*since = (time_t)sqlite3_column_int64(s, 1);
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_insert(struct store *st, const char *email, const char *key,
+    const char *name, const char *attrs, time_t created, int64_t *id,
+    bool *inserted)
+{
+	static const char sql[] = "INSERT INTO subscribers "
+	    "(email, email_key, name, attributes, created) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email_key) DO NOTHING";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	*id = 0;
+	*inserted = false;
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	if (name && *name)
+		sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, attrs ? attrs : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1) {
+		*inserted = true;
+		*id = sqlite3_last_insert_rowid(store_db(st));
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_subscribe(struct store *st, int64_t id, const char *nl,
+    enum sub_status status, time_t created)
+{
+	static const char sql[] = "INSERT INTO subscriptions "
+	    "(subscriber_id, newsletter, status, created, confirmed, "
+	    "unsubscribed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, status_names[status], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)created);
+	if (status == SUB_ACTIVE)
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
+	if (status == SUB_UNSUBSCRIBED || status == SUB_BOUNCED)
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)created);
+	return done(s, sqlite3_step(s));
+}
+
+enum store_rc
+store_subs_set_status(struct store *st, int64_t id, const char *nl,
+    enum sub_status status, time_t now)
+{
+	static const char sql[] = "UPDATE subscriptions SET status = ?3, "
+	    "confirmed = CASE WHEN ?3 = 'active' THEN ?4 ELSE confirmed END, "
+	    "unsubscribed = CASE WHEN ?3 IN ('unsubscribed', 'bounced') "
+	    "  THEN ?4 WHEN ?3 = 'active' THEN NULL ELSE unsubscribed END, "
+	    "soft_bounces = CASE WHEN ?3 = 'active' THEN 0 ELSE soft_bounces END "
+	    "WHERE subscriber_id = ?1 AND newsletter = ?2";
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, status_names[status], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
+	return done(s, sqlite3_step(s));
+}
+
+enum store_rc
+store_subs_update(struct store *st, int64_t id, const char *name,
+    const char *attrs)
+{
+	static const char sql[] = "UPDATE subscribers SET "
+	    "name = CASE WHEN ?2 IS NULL THEN name ELSE nullif(?2, '') END, "
+	    "attributes = CASE WHEN ?3 IS NULL THEN attributes "
+	    "  ELSE json_patch(attributes, ?3) END "
+	    "WHERE id = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	sqlite3_bind_int64(s, 1, id);
+	if (name)
+		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	if (attrs)
+		sqlite3_bind_text(s, 3, attrs, -1, SQLITE_STATIC);
+	return done(s, sqlite3_step(s));
+}
+
+enum store_rc
+store_subs_event(struct store *st, int64_t id, const char *nl,
+    const char *kind, const char *detail, time_t at)
+{
+	static const char sql[] = "INSERT INTO events "
+	    "(at, subscriber_id, newsletter, kind, detail) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)";
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)at);
+	if (id)
+		sqlite3_bind_int64(s, 2, id);
+	if (nl)
+		sqlite3_bind_text(s, 3, nl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+	if (detail)
+		sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
+	return done(s, sqlite3_step(s));
+}
+
+enum store_rc
+store_subs_remove(struct store *st, int64_t id, struct sub_erased *er)
+{
+	static const char count_sql[] = "SELECT "
+	    "(SELECT count(*) FROM subscriptions WHERE subscriber_id = ?1), "
+	    "(SELECT count(*) FROM deliveries WHERE subscriber_id = ?1), "
+	    "(SELECT count(*) FROM events WHERE subscriber_id = ?1)";
+	static const char del_sql[] = "DELETE FROM subscribers WHERE id = ?1";
+	sqlite3_stmt *s = store_stmt(st, count_sql);
+	enum store_rc r;
+	int rc;
+
+	memset(er, 0, sizeof(*er));
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		er->subscriptions = sqlite3_column_int(s, 0);
+		er->deliveries = sqlite3_column_int(s, 1);
+		er->events = sqlite3_column_int(s, 2);
+	}
+	if ((r = done(s, rc)) != STORE_OK)
+		return r;
+	s = store_stmt(st, del_sql);
+	sqlite3_bind_int64(s, 1, id);
+	return done(s, sqlite3_step(s));
+}
+
+enum store_rc
+store_subs_count(struct store *st, const char *nl, long counts[SUB_NSTATUS])
+{
+	static const char sql[] = "SELECT status, count(*) FROM subscriptions "
+	    "WHERE newsletter = ?1 GROUP BY status";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	memset(counts, 0, SUB_NSTATUS * sizeof(counts[0]));
+	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		counts[status_of(store_col_text(s, 0))] =
+		    sqlite3_column_int(s, 1);
+	return done(s, rc);
+}
+
+/* Binds (?1 newsletter, ?2 status filter or NULL) for the walks below. */
+static void
+bind_filter(sqlite3_stmt *s, const char *nl, const enum sub_status *filter)
+{
+	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	if (filter)
+		sqlite3_bind_text(s, 2, status_names[*filter], -1,
+		    SQLITE_STATIC);
+}
+
+enum store_rc
+store_subs_each(struct store *st, const char *nl,
+    const enum sub_status *filter, int (*cb)(const struct sub_row *, void *),
+    void *arg, int *cbrc)
+{
+	/* One row per attribute (or one with NULL key): grouped by id. */
+	static const char sql[] = "SELECT s.id, s.email, s.name, b.status, "
+	    "b.created, j.key, j.value "
+	    "FROM subscriptions b JOIN subscribers s ON s.id = b.subscriber_id "
+	    "LEFT JOIN json_each(s.attributes) j "
+	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2) "
+	    "ORDER BY s.id, j.id";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	struct sub_row row;
+	char *email = NULL, *name = NULL;
+	char **keys = NULL, **vals = NULL;
+	size_t cap = 0, i;
+	int rc;
+
+	*cbrc = 0;
+	memset(&row, 0, sizeof(row));
+	bind_filter(s, nl, filter);
+	for (;;) {
+		int64_t id = 0;
+
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			id = sqlite3_column_int64(s, 0);
+		/* a new subscriber (or the end): emit the one collected */
+		if (row.id && (rc != SQLITE_ROW || id != row.id)) {
+			row.email = email;
+			row.name = name;
+			row.keys = (const char **)keys;
+			row.values = (const char **)vals;
+			*cbrc = cb(&row, arg);
+			free(email);
+			free(name);
+			email = name = NULL;
+			for (i = 0; i < row.nattrs; i++) {
+				free(keys[i]);
+				free(vals[i]);
+			}
+			row.nattrs = 0;
+			row.id = 0;
+			if (*cbrc)
+				break;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		if (row.id == 0) {
+			row.id = id;
+			email = xstrdup(store_col_text(s, 1));
+			name = xstrdup(store_col_text(s, 2));
+			row.status = status_of(store_col_text(s, 3));
+			row.created = (time_t)sqlite3_column_int64(s, 4);
+		}
+		if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
+			if (row.nattrs == cap) {
+				cap = cap ? cap * 2 : 8;
+				keys = xrealloc(keys, cap * sizeof(*keys));
+				vals = xrealloc(vals, cap * sizeof(*vals));
+			}
+			keys[row.nattrs] = xstrdup(store_col_text(s, 5));
+			vals[row.nattrs] = xstrdup(store_col_text(s, 6) ?
+			    store_col_text(s, 6) : "");
+			row.nattrs++;
+		}
+	}
+	for (i = 0; i < row.nattrs; i++) {
+		free(keys[i]);
+		free(vals[i]);
+	}
+	free(email);
+	free(name);
+	free(keys);
+	free(vals);
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_attr_keys(struct store *st, const char *nl,
+    const enum sub_status *filter, char ***keys, size_t *n)
+{
+	static const char sql[] = "SELECT DISTINCT j.key "
+	    "FROM subscriptions b JOIN subscribers s ON s.id = b.subscriber_id, "
+	    "json_each(s.attributes) j "
+	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2) "
+	    "ORDER BY j.key";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	size_t cap = 0;
+	int rc;
+
+	*keys = NULL;
+	*n = 0;
+	bind_filter(s, nl, filter);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*keys = xrealloc(*keys, cap * sizeof(**keys));
+		}
+		(*keys)[(*n)++] = xstrdup(store_col_text(s, 0));
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_widths(struct store *st, const char *nl,
+    const enum sub_status *filter, int *email, int *name)
+{
+	static const char sql[] = "SELECT max(length(s.email)), "
+	    "max(length(s.name)) "
+	    "FROM subscriptions b JOIN subscribers s ON s.id = b.subscriber_id "
+	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2)";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	*email = *name = 0;
+	bind_filter(s, nl, filter);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*email = sqlite3_column_int(s, 0);
+		*name = sqlite3_column_int(s, 1);
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_each_subscription(struct store *st, int64_t id,
+    void (*cb)(const struct sub_subscription *, void *), void *arg)
+{
+	static const char sql[] = "SELECT newsletter, status, created, "
+	    "confirmed, unsubscribed, soft_bounces FROM subscriptions "
+	    "WHERE subscriber_id = ?1 ORDER BY newsletter";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	struct sub_subscription sub;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sub.newsletter = store_col_text(s, 0);
+		sub.status = status_of(store_col_text(s, 1));
+		sub.created = (time_t)sqlite3_column_int64(s, 2);
+		sub.confirmed = (time_t)sqlite3_column_int64(s, 3);
+		sub.unsubscribed = (time_t)sqlite3_column_int64(s, 4);
+		sub.soft_bounces = sqlite3_column_int(s, 5);
+		cb(&sub, arg);
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_each_event(struct store *st, int64_t id, int limit,
+    void (*cb)(const struct sub_event *, void *), void *arg)
+{
+	static const char sql[] = "SELECT at, newsletter, kind, detail FROM "
+	    "(SELECT id, at, newsletter, kind, detail FROM events "
+	    " WHERE subscriber_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2) "
+	    "ORDER BY at, id";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	struct sub_event ev;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ev.at = (time_t)sqlite3_column_int64(s, 0);
+		ev.newsletter = store_col_text(s, 1);
+		ev.kind = store_col_text(s, 2);
+		ev.detail = store_col_text(s, 3);
+		cb(&ev, arg);
+	}
+	return done(s, rc);
+}
