@@ -182,6 +182,13 @@ int		 schedule_parse(const char *text, struct schedule *out,
  */
 char		*schedule_describe(const struct schedule *, const char *text);
 
+/*
+ * Formats t as local time in zone tz ("2026-11-25 07:00 GMT") into out.
+ * Like schedule_next it sets TZ for the call and restores it.
+ */
+void		 schedule_time_local(time_t t, const char *tz, char *out,
+		    size_t outlen);
+
 /* The subject used when a newsletter sets none. */
 #define CONFIG_DEFAULT_SUBJECT \
 	"{{newsletter.title}} #{{issue.number}}: {{first_article.title}}"

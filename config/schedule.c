@@ -426,6 +426,19 @@ out:
 	return result;
 }
 
+void
+schedule_time_local(time_t t, const char *tz, char *out, size_t outlen)
+{
+	struct tzsave save;
+	struct tm tm;
+
+	tz_push(&save, tz);
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, outlen, "%Y-%m-%d %H:%M %Z", &tm) == 0)
+		snprintf(out, outlen, "?");
+	tz_pop(&save);
+}
+
 /* ---- description ---- */
 
 static int
