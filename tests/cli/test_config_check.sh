@@ -1,0 +1,130 @@
+#!/bin/bash
+# herald config check: summary, file:line:col errors, exit codes, secrets.
+. "$(dirname "$0")/lib.sh"
+
+run "$HERALD" config --help
+expect_rc 0; expect_out "usage: herald \[-c FILE\] config check"
+run "$HERALD" config check --help
+expect_rc 0; expect_out "FILE:LINE:COL"
+run "$HERALD" config
+expect_rc 2 "config without subcommand"
+run "$HERALD" config frobnicate
+expect_rc 2; expect_err "unknown subcommand"
+
+# no config at all
+run "$HERALD" -c nope.yml config check
+expect_rc 2; expect_err "nope.yml: No such file"
+
+# a full config: every section, secrets only by reference
+mkdir -p articles
+cat > herald.yml <<'YML'
+database: data.db
+smtp:
+  url: smtp://127.0.0.1:2525
+  starttls: auto
+  username: news@example.org
+  password_env: HERALD_SMTP_PASSWORD
+web:
+  listen: 127.0.0.1:8080
+  base_url: https://news.example.org
+bounces:
+  mailbox: maildir:bounces
+  password_file: imap.pass
+newsletters:
+  - id: daily
+    title: Rangeinn Daily
+    from: "Rangeinn News <news@rangeinn.example>"
+    schedule: "0 7 * * *"
+    timezone: Europe/London
+    sources:
+      - feed: https://rangeinn.example/feed.xml
+      - folder: articles
+        interval: 1h
+  - id: weekly
+    title: Weekly
+    from: weekly@example.org
+    schedule: every 6h
+    sources:
+      - folder: /nonexistent/weekly
+YML
+echo "imapsekrit" > imap.pass
+export HERALD_SMTP_PASSWORD=sekrit
+run "$HERALD" config check
+expect_rc 0 "valid config"
+expect_out "^newsletter daily: Rangeinn Daily"
+expect_out "schedule: every day at 07:00 \(Europe/London\)"
+expect_out "next run: [0-9-]+ 07:00 (GMT|BST) \([0-9T:-]+Z\)"
+expect_out "feed https://rangeinn.example/feed.xml, every 15m"
+expect_out "folder $T/articles, every 1h"
+expect_out "password: from \\\$HERALD_SMTP_PASSWORD \(set\)"
+expect_out "password: from file $T/imap.pass"
+expect_out "^newsletter weekly: Weekly"
+expect_out "schedule: every 6h \(UTC\)"
+expect_out "/nonexistent/weekly, every 15m \(the folder does not exist\)"
+expect_out "subscribers: 0 \(no database yet\)"
+grep -q sekrit "$T/out" "$T/err" && fail "a secret was printed"
+[ ! -e data.db ] || fail "config check created the database"
+
+# $HERALD_CONFIG and -c are honoured
+mkdir sub && cd sub
+HERALD_CONFIG=../herald.yml run "$HERALD" config check
+expect_rc 0 "HERALD_CONFIG"
+run "$HERALD" -c ../herald.yml config check
+expect_rc 0 "-c before"
+run "$HERALD" config check -c ../herald.yml
+expect_rc 0 "-c after"
+cd "$T"
+
+# subscriber counts from an existing database, opened read-only
+run "$HERALD" subscribers -n daily add a@example.org
+if [ "$rc" -eq 0 ]; then
+	"$HERALD" subscribers -n daily add --pending b@example.org >/dev/null 2>&1 || true
+	run "$HERALD" config check
+	expect_rc 0
+	expect_out "subscribers: 1 active"
+fi
+
+# a broken file: several errors at once, each file:line:col, exit 2
+cat > bad.yml <<'YML'
+smtp:
+  url: http://mail.example.org
+  password: hunter2sekrit
+  conections: 4
+newsletters:
+  - id: daily
+    title: Daily
+    from: "not an address"
+    schedule: "0 25 * * *"
+    timezone: Mars/Olympus
+    sources:
+      - feed: https://example.org/feed
+        interval: soon
+YML
+run "$HERALD" -c bad.yml config check
+expect_rc 2 "broken config"
+expect_err "^bad.yml:2:8: smtp.url: expected smtp:// or smtps://"
+expect_err "^bad.yml:3:3: smtp.password: a password may not be written in the configuration; use password_env"
+expect_err "^bad.yml:4:3: smtp: unknown key 'conections' \(did you mean 'connections'\?\)"
+expect_err "^bad.yml:8:11: newsletters\[0\].from: "
+expect_err "^bad.yml:9:15: newsletters\[0\].schedule: .*hour"
+expect_err "^bad.yml:10:15: newsletters\[0\].timezone: 'Mars/Olympus' is not a time zone"
+expect_err "^bad.yml:13:19: newsletters\[0\].sources\[0\].interval: expected a duration"
+expect_err "configuration is not valid \(7 errors\)"
+grep -q sekrit "$T/out" "$T/err" && fail "a secret was printed"
+[ ! -s "$T/out" ] || fail "summary printed for a broken config"
+
+# other commands refuse a broken config with exit 2 too
+run "$HERALD" -c bad.yml status
+expect_rc 2 "status with a broken config"
+
+# YAML syntax errors and non-mappings
+printf 'newsletters: [\n' > syntax.yml
+run "$HERALD" -c syntax.yml config check
+expect_rc 2; expect_err "^syntax.yml:[0-9]+:[0-9]+: YAML syntax error"
+printf -- '- just\n- a list\n' > list.yml
+run "$HERALD" -c list.yml config check
+expect_rc 2; expect_err "^list.yml:1:1: expected a mapping"
+: > empty.yml
+run "$HERALD" -c empty.yml config check
+expect_rc 2; expect_err "empty.yml: the file is empty"
+pass
