@@ -34,6 +34,13 @@ struct mime_params {
 
 /* Appends the whole message (CRLF) to out.  0, or -1 with *err (caller frees). */
 int	mime_build(const struct mime_params *, struct buf *out, char **err);
+/*
+ * Appends text[0..n) quoted-printable encoded (RFC 2045 6.7): CRLF line
+ * ends (LF or CRLF in the input is a line break), lines of at most 76
+ * octets, '=', controls, non-ASCII and whitespace before a line end as =XX,
+ * '.' and "From " at a line start encoded too.  -1 when out is full.
+ */
+int	mime_qp_encode(struct buf *out, const char *text, size_t n);
 /* A new unique Message-ID "<random.time@domain>" (caller frees). */
 char	*mime_message_id(const char *domain);
 
