@@ -21,6 +21,12 @@ void	 token_key_free(struct token_key *);
 /* "unsubscribe", "confirm", "preferences" ... Returns a new string. */
 char	*token_make(const struct token_key *, int64_t subscriber_id,
 	    const char *newsletter, const char *action);
+/*
+ * The subscriber id a token names ("<id>.<mac>"), without checking the MAC:
+ * use it to look the subscriber up, then token_check().  0, or -1 when the
+ * token is malformed.
+ */
+int	 token_subscriber(const char *token, int64_t *subscriber_id);
 /* True when token is valid for these values (constant-time compare). */
 bool	 token_check(const struct token_key *, const char *token,
 	    int64_t subscriber_id, const char *newsletter, const char *action);
@@ -31,5 +37,13 @@ bool	 token_check(const struct token_key *, const char *token,
  */
 char	*token_verp(const struct token_key *, const char *bounce_address,
 	    int64_t delivery_id);
+/*
+ * The delivery a VERP address names: 0 with *delivery_id when addr is
+ * "anything+ID-MAC@anywhere" with a MAC made by this key (hex compared
+ * case-insensitively, constant time); -1 otherwise (forged, damaged, not
+ * VERP).
+ */
+int	 token_verp_parse(const struct token_key *, const char *addr,
+	    int64_t *delivery_id);
 
 #endif
