@@ -9,6 +9,7 @@
 #ifndef HERALD_RENDER_H
 #define HERALD_RENDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -50,6 +51,59 @@ void		 digest_free(struct digest *);
  */
 long		 store_pending_articles(struct store *, const char *newsletter,
 		    long max, int64_t **ids);
+
+/* One article row as a digest needs it (store_digest.c). */
+struct digest_article {
+	int64_t		 id;
+	char		*title, *url, *author;
+	char		*summary, *content;	/* sanitised HTML or NULL */
+	char		*text;			/* plain text or NULL */
+	char		*source_title;
+	time_t		 published;
+	bool		 has_published;
+};
+
+/*
+ * Loads the rows of ids[0..n) in that order (a missing id is skipped).
+ * Returns the number loaded (rows in *out, caller frees with
+ * digest_articles_free) or -1 with *err (caller frees).
+ */
+long		 store_digest_articles(struct store *, const int64_t *ids, size_t n,
+		    struct digest_article **out, char **err);
+void		 digest_articles_free(struct digest_article *, size_t n);
+/* The number the next issue of newsletter gets (last + 1, or 1); -1 on error. */
+long		 store_digest_next_number(struct store *, const char *newsletter);
+
+/*
+ * Same as digest_new() from rows already loaded (tests, benchmarks,
+ * previews of data not in the store).  The rows are copied.
+ */
+struct digest	*digest_new_rows(const struct config *, const struct newsletter_conf *,
+		    const struct digest_article *rows, size_t nrows,
+		    long number, time_t date, char **err);
+
+/*
+ * Compiles one part of the newsletter's templates: 0 text, 1 HTML (each
+ * with its partials), 2 the subject.  0, or -1 with *err (caller frees)
+ * "file:line:col: message" (the subject: "line:col: message").
+ */
+int		 digest_check_part(const struct newsletter_conf *, int part,
+		    char **err);
+
+/* Dates as templates show them: "24 November 2026" in time zone tz. */
+void		 render_date(time_t t, const char *tz, char *out, size_t outlen);
+
+/*
+ * `herald preview --format eml`: the send stage defines this (in a file the
+ * binary links anyway, e.g. cmd_send.c) to build the exact message a
+ * subscriber would get from the rendered parts.  Weak: while undefined,
+ * preview says the format is not available yet.  0, or -1 with *err.
+ */
+int		 preview_eml(const struct config *, const struct newsletter_conf *,
+		    const struct digest *, const struct recipient *,
+		    const char *text, size_t text_len, const char *html,
+		    size_t html_len, struct buf *out, char **err)
+		    __attribute__((weak));
 
 /*
  * Checks that the newsletter's templates (and subject) compile; appends
