@@ -103,6 +103,7 @@ header_clean(const char *str, size_t max)
 		buf_add(&b, add, addlen);
 		i += len;
 	}
+	buf_add(&b, "", 0);		/* NUL-terminated even when empty */
 	return buf_take(&b);
 }
 
