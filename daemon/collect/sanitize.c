@@ -69,7 +69,7 @@ static const struct element elements[] = {
 	{ "dl", EL_KEEP | EL_BLOCK, AT_NONE },
 	{ "dt", EL_KEEP | EL_BLOCK, AT_NONE },
 	{ "em", EL_KEEP, AT_NONE },
-	{ "embed", EL_DROP, AT_NONE },
+	{ "embed", 0, AT_NONE },		/* void in HTML5: the parser nests what follows */
 	{ "figcaption", EL_KEEP | EL_BLOCK, AT_NONE },
 	{ "figure", EL_KEEP | EL_BLOCK, AT_NONE },
 	{ "form", EL_DROP, AT_NONE },
@@ -111,7 +111,7 @@ static const struct element elements[] = {
 	{ "script", EL_DROP, AT_NONE },
 	{ "select", EL_DROP, AT_NONE },
 	{ "small", EL_KEEP, AT_NONE },
-	{ "source", EL_DROP, AT_NONE },
+	{ "source", 0, AT_NONE },		/* void in HTML5: the parser nests what follows */
 	{ "span", EL_KEEP, AT_NONE },
 	{ "strike", EL_KEEP, AT_NONE },
 	{ "strong", EL_KEEP, AT_NONE },
@@ -129,7 +129,7 @@ static const struct element elements[] = {
 	{ "thead", EL_KEEP | EL_BLOCK, AT_NONE },
 	{ "title", EL_DROP, AT_NONE },
 	{ "tr", EL_KEEP | EL_BLOCK, AT_NONE },
-	{ "track", EL_DROP, AT_NONE },
+	{ "track", 0, AT_NONE },		/* void in HTML5: the parser nests what follows */
 	{ "tt", EL_KEEP, AT_NONE },
 	{ "u", EL_KEEP, AT_NONE },
 	{ "ul", EL_KEEP | EL_BLOCK, AT_NONE },
@@ -313,6 +313,8 @@ open_tag(struct buf *b, const struct element *el, xmlNode *n, const char *base)
 			if ((v = attr_get(n, img_text[i])) != NULL)
 				put_attr(b, img_text[i], v);
 			free(v);
+		}
+		for (size_t i = 0; i < 2; i++) {
 			if ((v = attr_get(n, img_num[i])) != NULL &&
 			    all_digits(v, 5))
 				put_attr(b, img_num[i], v);
@@ -385,7 +387,8 @@ walk(htmlDocPtr doc, const char *base, struct buf *out, bool text_only)
 			const struct element *el = element_find(n->name);
 
 			n->_private = NULL;
-			if (n == wrap || el == NULL) {
+			if (n == wrap || el == NULL ||
+			    !(el->flags & (EL_KEEP | EL_DROP))) {
 				descend = true;		/* tag dropped, text kept */
 			} else if (el->flags & EL_DROP) {
 				descend = false;
