@@ -270,8 +270,8 @@ wrap_text(const char *text)
 }
 
 static struct tmpl_value *
-article_value(const struct digest_article *a, size_t pos, bool html,
-    const char *tz)
+article_value(const struct digest_article *a, size_t pos, size_t total,
+    bool html, const char *tz)
 {
 	struct tmpl_value *m = tmpl_map(), *src = tmpl_map();
 	char date[64];
@@ -286,6 +286,8 @@ article_value(const struct digest_article *a, size_t pos, bool html,
 		tmpl_map_set(m, "published", tmpl_null());
 	}
 	tmpl_map_set(m, "position", tmpl_num((double)pos + 1));
+	tmpl_map_set(m, "first", tmpl_bool(pos == 0));
+	tmpl_map_set(m, "last", tmpl_bool(pos + 1 == total));
 	set_str(src, "title", empty(a->source_title) ? NULL : a->source_title);
 	tmpl_map_set(m, "source", src);
 	if (html) {
@@ -365,10 +367,13 @@ context(const struct newsletter_conf *nl, const struct digest_article *rows,
 	set_str(v, "date", d);
 	tmpl_map_set(root, "issue", v);
 	tmpl_map_set(root, "article_count", tmpl_num((double)n));
+	/* for "and 3 more" lines: null when there is no other article */
+	tmpl_map_set(root, "more_count", n > 1 ? tmpl_num((double)n - 1) : tmpl_null());
+	tmpl_map_set(root, "several", tmpl_bool(n > 1));
 	for (size_t i = 0; i < n; i++)
-		tmpl_list_push(list, article_value(&rows[i], i, html, tz));
+		tmpl_list_push(list, article_value(&rows[i], i, n, html, tz));
 	tmpl_map_set(root, "articles", list);
-	tmpl_map_set(root, "first_article", n ? article_value(&rows[0], 0, html, tz) :
+	tmpl_map_set(root, "first_article", n ? article_value(&rows[0], 0, n, html, tz) :
 	    tmpl_null());
 	if (slots) {
 		v = tmpl_map();
