@@ -156,6 +156,7 @@ class MimeTest(unittest.TestCase):
         self.assertNotIn("List-Unsubscribe-Post", msg)
         self.assertEqual(msg["Reply-To"].addresses[0].addr_spec,
                          "editor@rangeinn.example")
+        self.assertEqual(msg["Reply-To"].addresses[0].display_name, "")
         self.assertEqual(msg["Message-ID"], "<x.1@rangeinn.example>")
         self.assertEqual(msg["List-Unsubscribe"],
                          "<mailto:bounces+unsub-1@rangeinn.example>")
