@@ -1,0 +1,150 @@
+#include "daemon_jobs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+struct nl_state {
+	char	*id;
+	time_t	 next_issue;	/* when the schedule fires next */
+	time_t	 next_collect;	/* earliest source poll */
+	time_t	 next_retry;	/* earliest deferred delivery (0: look) */
+};
+
+struct daemon_state {
+	struct nl_state	*v;
+	size_t		 n;
+};
+
+static void
+fill(struct daemon_state *ds, const struct config *cfg, time_t now)
+{
+	size_t i;
+
+	ds->n = cfg->nnewsletters;
+	ds->v = xcalloc(ds->n ? ds->n : 1, sizeof(*ds->v));
+	for (i = 0; i < ds->n; i++) {
+		const struct newsletter_conf *nl = &cfg->newsletters[i];
+
+		ds->v[i].id = xstrdup(nl->id);
+		ds->v[i].next_issue = schedule_next(&nl->schedule,
+		    nl->timezone, now);
+		ds->v[i].next_collect = now;
+		ds->v[i].next_retry = now;	/* resume unfinished work */
+	}
+}
+
+static void
+clear(struct daemon_state *ds)
+{
+	size_t i;
+
+	for (i = 0; i < ds->n; i++)
+		free(ds->v[i].id);
+	free(ds->v);
+	ds->v = NULL;
+	ds->n = 0;
+}
+
+struct daemon_state *
+daemon_state_new(const struct config *cfg, time_t now)
+{
+	struct daemon_state *ds = xcalloc(1, sizeof(*ds));
+
+	fill(ds, cfg, now);
+	return ds;
+}
+
+void
+daemon_state_reset(struct daemon_state *ds, const struct config *cfg,
+    time_t now)
+{
+	clear(ds);
+	fill(ds, cfg, now);
+}
+
+void
+daemon_state_free(struct daemon_state *ds)
+{
+	if (ds == NULL)
+		return;
+	clear(ds);
+	free(ds);
+}
+
+static long
+min_interval(const struct newsletter_conf *nl)
+{
+	long m = 0;
+	size_t i;
+
+	for (i = 0; i < nl->nsources; i++)
+		if (m == 0 || nl->sources[i].interval < m)
+			m = nl->sources[i].interval;
+	return m > 0 ? m : 900;
+}
+
+/* ---- the steps; each returns an exit-code-like status ---- */
+
+static int
+step_collect(struct cli *cli, const struct newsletter_conf *nl)
+{
+	(void)cli;
+	log_debug("daemon: %s: collecting", nl->id);
+	return 0;
+}
+
+/* Assembles (when `fire`) and sends what is due; sets *next_retry. */
+static int
+step_send(struct cli *cli, const struct newsletter_conf *nl, bool fire,
+    time_t *next_retry)
+{
+	(void)cli;
+	(void)fire;
+	log_debug("daemon: %s: sending", nl->id);
+	*next_retry = 0;
+	return 0;
+}
+
+time_t
+daemon_tick(struct cli *cli, struct daemon_state *ds, time_t now)
+{
+	time_t wake = now + 60;
+	size_t i;
+
+	for (i = 0; i < ds->n && !daemon_stopping(); i++) {
+		struct nl_state *ns = &ds->v[i];
+		const struct newsletter_conf *nl = NULL;
+		const char *why;
+		bool fire;
+
+		nl = config_newsletter(cli->cfg, ns->id, &why);
+		if (nl == NULL)
+			continue;
+		if (ns->next_collect <= now) {
+			step_collect(cli, nl);
+			ns->next_collect = now + min_interval(nl);
+		}
+		fire = ns->next_issue != (time_t)-1 && ns->next_issue <= now;
+		if (fire || (ns->next_retry && ns->next_retry <= now)) {
+			time_t retry = 0;
+
+			if (fire)
+				log_info("daemon: %s: schedule fired", nl->id);
+			step_send(cli, nl, fire, &retry);
+			ns->next_retry = retry;
+			if (fire)
+				ns->next_issue = schedule_next(&nl->schedule,
+				    nl->timezone, now);
+		}
+		if (ns->next_collect < wake)
+			wake = ns->next_collect;
+		if (ns->next_issue != (time_t)-1 && ns->next_issue < wake)
+			wake = ns->next_issue;
+		if (ns->next_retry && ns->next_retry < wake)
+			wake = ns->next_retry;
+	}
+	return wake;
+}
