@@ -397,7 +397,7 @@ html2text(const char *html, size_t len, size_t width, struct html2text_links *li
 		return xstrdup("");
 	doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
 	    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-	    HTML_PARSE_NONET | HTML_PARSE_NOIMPLIED);
+	    HTML_PARSE_NONET);
 	if (doc == NULL)
 		return xstrdup("");
 	walk(&h, (xmlNode *)doc, 0);
