@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FETCH_PARALLEL		32	/* transfers at once */
+#define FETCH_PARALLEL		64	/* transfers at once */
 #define FETCH_MAX_REDIRECTS	5
 #define FETCH_CONNECT_TIMEOUT	10	/* seconds */
 #define FETCH_TIMEOUT		30	/* seconds, whole transfer */
