@@ -154,3 +154,58 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+class TestServer:
+    """Starts this server as a child process (for tests): with-statement
+    or start()/stop().  .port, .maildir, .log() -> list of accepted messages."""
+
+    def __init__(self, maildir, *args):
+        self.maildir = maildir
+        self.args = [str(a) for a in args]
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=15):
+        import select
+        import subprocess
+        import time
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.abspath(__file__), "--maildir",
+             self.maildir] + self.args, stdout=subprocess.PIPE)
+        end = time.monotonic() + timeout
+        line = b""
+        while not line.endswith(b"\n"):
+            left = end - time.monotonic()
+            r, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
+            if not r:
+                self.stop()
+                raise RuntimeError("smtp_server.py did not start")
+            c = self.proc.stdout.read1(64)
+            if not c:
+                raise RuntimeError("smtp_server.py exited")
+            line += c
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log(self):
+        path = os.path.join(self.maildir, "log.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.endswith("\n")]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,21 +1,562 @@
+/*
+ * herald send-test --to EMAIL [--issue N] [--no-collect]
+ * herald send [--progress] [--no-collect]
+ *
+ * Both collect first (unless --no-collect), build messages through
+ * message.c and send them through smtp.c.  `send` assembles (or resumes)
+ * an issue and makes one pass over its due deliveries (queue.c).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assemble.h"
 #include "cli.h"
+#include "collect.h"
+#include "email.h"
 #include "log.h"
+#include "message.h"
+#include "queue.h"
+#include "render.h"
+#include "smtp.h"
+#include "store_queue.h"
+#include "token.h"
+#include "xmalloc.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (stop_flag < 2)
+		stop_flag++;
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* The sender for cfg; NULL (error printed) with *rc set. */
+static struct smtp *
+open_smtp(const struct config *cfg, const struct newsletter_conf *nl,
+    long connections, int *rc)
+{
+	struct smtp_opts o;
+	struct smtp *sm;
+	char *pw = NULL, *why = NULL, *err = NULL;
+	const char *at = strrchr(nl->from_addr, '@');
+
+	memset(&o, 0, sizeof(o));
+	o.url = cfg->smtp.url;
+	o.helo = at ? at + 1 : NULL;
+	o.starttls = cfg->smtp.starttls;
+	o.connections = connections;
+	o.rate = cfg->smtp.rate;
+	o.timeout = cfg->smtp.timeout > 0 ? cfg->smtp.timeout : 30;
+	if (cfg->smtp.username) {
+		pw = config_secret(cfg->smtp.password_env,
+		    cfg->smtp.password_file, &why);
+		if (pw == NULL && why != NULL) {
+			log_error("smtp password: %s", why);
+			free(why);
+			*rc = EXIT_USAGE;
+			return NULL;
+		}
+		o.username = cfg->smtp.username;
+		o.password = pw;
+	}
+	sm = smtp_new(&o, &err);
+	if (pw) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+	if (sm == NULL) {
+		log_error("smtp: %s", err);
+		free(err);
+		*rc = EXIT_FAIL;
+	}
+	return sm;
+}
+
+static void
+collect_first(struct cli *cli, const struct newsletter_conf *nl, bool skip)
+{
+	if (skip)
+		return;
+	/* A failing source is reported and does not stop the send. */
+	(void)collect_run(cli->store, nl, false, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* send-test */
+
+struct one {
+	bool	 done;
+	enum smtp_result result;
+	int	 code;
+	char	*reply;
+};
+
+static void
+one_done(const struct smtp_outcome *o, void *arg)
+{
+	struct one *r = arg;
+
+	r->done = true;
+	r->result = o->result;
+	r->code = o->code;
+	r->reply = xstrdup(o->reply);
+}
+
+static void
+usage_send_test(FILE *f)
+{
+	fprintf(f, "usage: herald send-test --to EMAIL [--issue N] "
+	    "[--no-collect]\n"
+	    "Builds the next issue (or issue N) for EMAIL and sends it now; "
+	    "records nothing.\n");
+}
 
 int
 cmd_send_test(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
-	(void)argc;
-	log_error("%s: not implemented yet", argv[0]);
-	return EXIT_USAGE;
+	static const struct option longopts[] = {
+		{ "to",		required_argument, NULL, 't' },
+		{ "issue",	required_argument, NULL, 'i' },
+		{ "no-collect",	no_argument,	   NULL, 'N' },
+		CLI_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct newsletter_conf *nl;
+	const char *to = NULL, *why = NULL;
+	long issue_no = 0, n;
+	bool no_collect = false;
+	struct store_issue is;
+	struct digest *d = NULL;
+	struct token_key *key = NULL;
+	struct message_ctx *mc = NULL;
+	struct smtp *sm = NULL;
+	struct buf msg = BUF_INIT;
+	struct one res;
+	struct message_rcpt r;
+	int64_t *ids = NULL;
+	char *err = NULL, *from = NULL;
+	int c, rc;
+	time_t deadline;
+
+	memset(&is, 0, sizeof(is));
+	memset(&res, 0, sizeof(res));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) !=
+	    -1) {
+		if (cli_common_opt(cli, c, optarg))
+			continue;
+		switch (c) {
+		case 't':
+			to = optarg;
+			break;
+		case 'i':
+			if (parse_long(optarg, 1, 1000000000L, &issue_no) == -1)
+				return cli_usage_error(argv[0],
+				    "--issue: not an issue number: %s", optarg);
+			break;
+		case 'N':
+			no_collect = true;
+			break;
+		case 'h':
+			usage_send_test(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error(argv[0], "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument: %s",
+		    argv[optind]);
+	if (to == NULL)
+		return cli_usage_error(argv[0], "--to EMAIL is required");
+	if (!email_addr_valid(to, &why))
+		return cli_usage_error(argv[0], "--to %s: %s", to, why);
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if ((nl = cli_newsletter(cli)) == NULL)
+		return EXIT_USAGE;
+	rc = EXIT_FAIL;
+	if (issue_no > 0) {
+		int f = store_issue_by_number(cli->store, nl->id, issue_no, &is);
+
+		if (f != 1) {
+			log_error("send-test: %s has no issue #%ld", nl->id,
+			    issue_no);
+			goto out;
+		}
+		d = assemble_digest(cli->store, cli->cfg, nl, &is, &err);
+	} else {
+		collect_first(cli, nl, no_collect);
+		n = store_pending_articles(cli->store, nl->id,
+		    nl->max_articles, &ids);
+		if (n < 0) {
+			log_error("send-test: reading articles: %s",
+			    store_errmsg(cli->store));
+			goto out;
+		}
+		if (n == 0) {
+			log_error("send-test: %s: no new articles for the next "
+			    "issue (give --issue N to resend one)", nl->id);
+			goto out;
+		}
+		is.number = store_issue_last_number(cli->store, nl->id) + 1;
+		is.created = time(NULL);
+		d = digest_new(cli->cfg, nl, cli->store, ids, (size_t)n,
+		    is.number, is.created, &err);
+	}
+	if (d == NULL) {
+		log_error("send-test: rendering: %s", err ? err : "error");
+		goto out;
+	}
+	key = token_key_load(cli->cfg->secret_file, &err);
+	if (key == NULL) {
+		log_error("send-test: %s: %s", cli->cfg->secret_file, err);
+		goto out;
+	}
+	mc = message_ctx_new(cli->cfg, nl, d, key);
+	memset(&r, 0, sizeof(r));
+	r.email = to;
+	if (message_build(mc, &r, time(NULL), &msg, NULL, &err) == -1) {
+		log_error("send-test: building the message: %s", err);
+		goto out;
+	}
+	if ((sm = open_smtp(cli->cfg, nl, 1, &rc)) == NULL)
+		goto out;
+	from = message_env_from(mc, 0);
+	smtp_submit(sm, from, to, &msg, NULL);
+	/* Bounded: libcurl's timeouts end every transfer; this is a backstop. */
+	deadline = time(NULL) + 6 * (cli->cfg->smtp.timeout + 5);
+	while (!res.done && time(NULL) < deadline)
+		smtp_run(sm, 200, one_done, &res);
+	if (!res.done) {
+		log_error("send-test: %s: no answer in time", cli->cfg->smtp.url);
+		rc = EXIT_TEMP;
+		goto out;
+	}
+	switch (res.result) {
+	case SMTP_SENT:
+		printf("%s\n", res.reply);
+		log_info("send-test: issue #%ld sent to %s", is.number, to);
+		rc = EXIT_OK;
+		break;
+	case SMTP_PERMFAIL:
+		log_error("send-test: %s refused %s: %s", cli->cfg->smtp.url,
+		    to, res.reply);
+		rc = EXIT_FAIL;
+		break;
+	case SMTP_TEMPFAIL:
+		log_error("send-test: %s deferred %s (temporary): %s",
+		    cli->cfg->smtp.url, to, res.reply);
+		rc = EXIT_TEMP;
+		break;
+	case SMTP_CONNFAIL:
+		log_error("send-test: %s: unreachable: %s", cli->cfg->smtp.url,
+		    res.reply);
+		rc = EXIT_TEMP;
+		break;
+	}
+out:
+	smtp_free(sm);
+	free(from);
+	free(res.reply);
+	buf_free(&msg);
+	message_ctx_free(mc);
+	token_key_free(key);
+	if (d)
+		digest_free(d);
+	free(ids);
+	free(err);
+	store_issue_clear(&is);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* send */
+
+struct sender {
+	struct message_ctx *mc;
+	time_t		 date;
+};
+
+static int
+build_one(void *arg, const struct store_delivery *d, struct queue_msg *m,
+    char **err)
+{
+	struct sender *s = arg;
+	struct message_rcpt r;
+
+	r.subscriber_id = d->subscriber_id;
+	r.email = d->email;
+	r.name = d->name;
+	r.attributes = d->attributes;
+	if (message_build(s->mc, &r, s->date, &m->data, &m->message_id,
+	    err) == -1)
+		return -1;
+	m->env_from = message_env_from(s->mc, d->id);
+	return 0;
+}
+
+struct progress {
+	bool	 tty;
+	long	 total;
+	double	 start;
+	double	 last;
+	bool	 drawn;
+};
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+show_progress(const struct queue_stats *st, void *arg)
+{
+	struct progress *p = arg;
+	double t = mono(), el = t - p->start, rate;
+	long done = st->sent + st->deferred + st->failed + st->skipped +
+	    st->unreached;
+	long eta;
+	char bar[31];
+	int i, fill;
+
+	if (p->tty ? t - p->last < 0.1 : t - p->last < 3.0)
+		return;
+	p->last = t;
+	rate = el > 0 ? (double)st->sent / el : 0;
+	eta = rate > 0 && p->total > done ?
+	    (long)((double)(p->total - done) / rate) : 0;
+	if (p->tty) {
+		fill = p->total > 0 ? (int)(30.0 * (double)done /
+		    (double)p->total) : 30;
+		if (fill > 30)
+			fill = 30;
+		for (i = 0; i < 30; i++)
+			bar[i] = i < fill ? '#' : '-';
+		bar[30] = '\0';
+		fprintf(stderr, "\r[%s] %ld/%ld  sent %ld  deferred %ld  "
+		    "failed %ld  %.0f/s  ETA %ld:%02ld \033[K", bar, done,
+		    p->total, st->sent, st->deferred, st->failed + st->skipped,
+		    rate, eta / 60, eta % 60);
+		p->drawn = true;
+	} else {
+		fprintf(stderr, "herald: send: %ld/%ld: sent %ld, deferred "
+		    "%ld, failed %ld, %.0f/s, ETA %lds\n", done, p->total,
+		    st->sent, st->deferred, st->failed + st->skipped, rate,
+		    eta);
+	}
+}
+
+static void
+usage_send(FILE *f)
+{
+	fprintf(f, "usage: herald send [--progress] [--no-collect]\n"
+	    "Collects, assembles an issue (or resumes the unfinished one) and "
+	    "makes one\npass over its due deliveries.\n");
+}
+
+static void
+when(time_t t, char *out, size_t n)
+{
+	long in = (long)(t - time(NULL));
+	char ts[21], dur[32];
+
+	time_rfc3339(t, ts);
+	if (in <= 0)
+		snprintf(out, n, "%s, now", ts);
+	else {
+		duration_format(in, dur, sizeof(dur));
+		snprintf(out, n, "%s, in %s", ts, dur);
+	}
 }
 
 int
 cmd_send(struct cli *cli, int argc, char **argv)
 {
-	(void)cli;
-	(void)argc;
-	log_error("%s: not implemented yet", argv[0]);
-	return EXIT_USAGE;
-}
+	static const struct option longopts[] = {
+		{ "progress",	no_argument,	   NULL, 'P' },
+		{ "no-collect",	no_argument,	   NULL, 'N' },
+		CLI_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct newsletter_conf *nl;
+	bool no_collect = false, want_progress = false, done = false;
+	struct store_issue is;
+	struct store_queue_counts before, after;
+	struct queue_stats qs;
+	struct queue_opts qo;
+	struct progress prog;
+	struct sender snd;
+	struct digest *d = NULL;
+	struct token_key *key = NULL;
+	struct smtp *sm = NULL;
+	enum assemble_rc ar;
+	long nd = 0, npending = 0;
+	char *err = NULL, due[64];
+	int c, rc, qrc;
 
+	memset(&is, 0, sizeof(is));
+	memset(&snd, 0, sizeof(snd));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) !=
+	    -1) {
+		if (cli_common_opt(cli, c, optarg))
+			continue;
+		switch (c) {
+		case 'P':
+			want_progress = true;
+			break;
+		case 'N':
+			no_collect = true;
+			break;
+		case 'h':
+			usage_send(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error(argv[0], "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument: %s",
+		    argv[optind]);
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if ((nl = cli_newsletter(cli)) == NULL)
+		return EXIT_USAGE;
+	catch_signals();
+	rc = EXIT_FAIL;
+	collect_first(cli, nl, no_collect);
+	ar = assemble_issue(cli->store, cli->cfg, nl, time(NULL), &is, &nd,
+	    &npending, &err);
+	switch (ar) {
+	case ASSEMBLE_NOTHING:
+		printf("%s: nothing new to send (%ld new article%s, "
+		    "min_articles %ld)\n", nl->id, npending,
+		    npending == 1 ? "" : "s", nl->min_articles);
+		rc = EXIT_OK;
+		goto out;
+	case ASSEMBLE_ERR:
+	case ASSEMBLE_BUSY:
+		log_error("send: %s", err);
+		rc = ar == ASSEMBLE_BUSY ? EXIT_TEMP : EXIT_FAIL;
+		goto out;
+	case ASSEMBLE_NEW:
+		printf("%s: issue #%ld \"%s\" created for %ld subscriber%s\n",
+		    nl->id, is.number, is.subject, nd, nd == 1 ? "" : "s");
+		break;
+	case ASSEMBLE_RESUMED:
+		printf("%s: resuming issue #%ld \"%s\"\n", nl->id, is.number,
+		    is.subject);
+		break;
+	}
+	fflush(stdout);
+	d = assemble_digest(cli->store, cli->cfg, nl, &is, &err);
+	if (d == NULL) {
+		log_error("send: issue #%ld: %s", is.number, err);
+		goto out;
+	}
+	key = token_key_load(cli->cfg->secret_file, &err);
+	if (key == NULL) {
+		log_error("send: %s: %s", cli->cfg->secret_file, err);
+		goto out;
+	}
+	if ((sm = open_smtp(cli->cfg, nl, cli->cfg->smtp.connections,
+	    &rc)) == NULL)
+		goto out;
+	snd.mc = message_ctx_new(cli->cfg, nl, d, key);
+	snd.date = time(NULL);
+	store_issue_counts(cli->store, is.id, &before);
+	memset(&prog, 0, sizeof(prog));
+	prog.tty = isatty(STDERR_FILENO);
+	prog.total = before.queued + before.deferred;
+	prog.start = prog.last = mono();
+	memset(&qo, 0, sizeof(qo));
+	qo.store = cli->store;
+	qo.issue_id = is.id;
+	qo.smtp = sm;
+	qo.max_attempts = cli->cfg->smtp.max_attempts > 0 ?
+	    cli->cfg->smtp.max_attempts : 8;
+	qo.build = build_one;
+	qo.build_arg = &snd;
+	qo.stop = &stop_flag;
+	if (want_progress) {
+		qo.progress = show_progress;
+		qo.progress_arg = &prog;
+	}
+	qrc = queue_run(&qo, &qs);
+	if (prog.drawn)
+		fputc('\n', stderr);
+	if (qrc != 0) {
+		rc = qrc == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
+		goto out;
+	}
+	store_issue_finish_if_done(cli->store, is.id, &done);
+	store_issue_counts(cli->store, is.id, &after);
+	printf("%s: issue #%ld: %ld sent, %ld deferred, %ld failed",
+	    nl->id, is.number, qs.sent, qs.deferred, qs.failed);
+	if (qs.skipped)
+		printf(", %ld skipped (unsubscribed)", qs.skipped);
+	if (qs.unreached)
+		printf(", %ld not attempted (server unreachable)",
+		    qs.unreached);
+	printf(" in this pass\n");
+	if (done)
+		printf("%s: issue #%ld is done: %ld sent, %ld failed in all\n",
+		    nl->id, is.number, after.sent, after.failed);
+	else {
+		when(after.next_due, due, sizeof(due));
+		printf("%s: issue #%ld: %ld waiting (%ld deferred); next due "
+		    "%s; run `herald send` again or let the daemon resume\n",
+		    nl->id, is.number, after.queued + after.deferred,
+		    after.deferred, due);
+	}
+	rc = EXIT_OK;
+	if (qs.failed > 0)
+		rc = EXIT_FAIL;
+	if (qs.unreachable || qs.unreached > 0) {
+		log_error("send: %s: server unreachable: %s",
+		    cli->cfg->smtp.url, qs.last_error);
+		if (qs.sent == 0 && qs.deferred == 0 && qs.failed == 0)
+			rc = EXIT_TEMP;
+	}
+	if (qs.stopped) {
+		log_error("send: interrupted: %ld in flight %s; run `herald "
+		    "send` again to resume", qs.inflight,
+		    stop_flag >= 2 ? "abandoned" : "finished");
+		if (rc == EXIT_OK)
+			rc = EXIT_TEMP;
+	}
+out:
+	/* Abandoned transfers (a second signal) go with the sender. */
+	smtp_free(sm);
+	message_ctx_free(snd.mc);
+	token_key_free(key);
+	if (d)
+		digest_free(d);
+	free(err);
+	store_issue_clear(&is);
+	return rc;
+}

@@ -1,0 +1,94 @@
+/*
+ * assemble: issue creation.  See assemble.h.
+ */
+#include "assemble.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+enum assemble_rc
+assemble_issue(struct store *st, const struct config *cfg,
+    const struct newsletter_conf *nl, time_t now, struct store_issue *is,
+    long *ndeliveries, long *npending, char **err)
+{
+	struct digest *d = NULL;
+	int64_t *ids = NULL, issue_id = 0;
+	long n, last;
+	enum store_rc rc;
+	enum assemble_rc ret = ASSEMBLE_ERR;
+	int found;
+
+	*err = NULL;
+	*ndeliveries = 0;
+	*npending = 0;
+	memset(is, 0, sizeof(*is));
+	found = store_issue_unfinished(st, nl->id, is);
+	if (found == 1)
+		return ASSEMBLE_RESUMED;
+	if (found == -1) {
+		*err = xasprintf("reading issues: %s", store_errmsg(st));
+		return ASSEMBLE_ERR;
+	}
+	n = store_pending_articles(st, nl->id, nl->max_articles, &ids);
+	if (n < 0) {
+		*err = xasprintf("reading pending articles: %s",
+		    store_errmsg(st));
+		return ASSEMBLE_ERR;
+	}
+	*npending = n;
+	if (n == 0 || n < nl->min_articles) {
+		free(ids);
+		return ASSEMBLE_NOTHING;
+	}
+	last = store_issue_last_number(st, nl->id);
+	if (last < 0) {
+		*err = xasprintf("reading issues: %s", store_errmsg(st));
+		goto out;
+	}
+	d = digest_new(cfg, nl, st, ids, (size_t)n, last + 1, now, err);
+	if (d == NULL)
+		goto out;
+	rc = store_issue_create(st, nl->id, last + 1, digest_subject(d), now,
+	    ids, (size_t)n, &issue_id, ndeliveries);
+	if (rc != STORE_OK) {
+		*err = xasprintf("creating issue #%ld: %s", last + 1,
+		    store_errmsg(st));
+		ret = rc == STORE_BUSY ? ASSEMBLE_BUSY : ASSEMBLE_ERR;
+		goto out;
+	}
+	if (store_issue_by_number(st, nl->id, last + 1, is) != 1) {
+		*err = xasprintf("reading issue #%ld back: %s", last + 1,
+		    store_errmsg(st));
+		goto out;
+	}
+	ret = ASSEMBLE_NEW;
+out:
+	if (d != NULL)
+		digest_free(d);
+	free(ids);
+	return ret;
+}
+
+struct digest *
+assemble_digest(struct store *st, const struct config *cfg,
+    const struct newsletter_conf *nl, const struct store_issue *is,
+    char **err)
+{
+	struct digest *d;
+	int64_t *ids = NULL;
+	long n;
+
+	*err = NULL;
+	n = store_issue_articles(st, is->id, &ids);
+	if (n < 0) {
+		*err = xasprintf("reading the articles of issue #%ld: %s",
+		    is->number, store_errmsg(st));
+		return NULL;
+	}
+	d = digest_new(cfg, nl, st, ids, (size_t)n, is->number, is->created,
+	    err);
+	free(ids);
+	return d;
+}
