@@ -1083,7 +1083,7 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 	if (v[K_ID] == NULL || is_null(v[K_ID]))
 		err_at(c, map, "%s: id is missing (a short name such as "
 		    "'daily': lowercase letters, digits, - and _)", path);
-	else if (get_string(c, v[K_ID], "id", &nl->id)) {
+	else if ((keypath(sub, sizeof(sub), path, "id"), get_string(c, v[K_ID], sub, &nl->id))) {
 		if (!id_valid(nl->id)) {
 			err_at(c, v[K_ID], "%s.id: %s may hold only lowercase "
 			    "letters, digits, - and _ (at most 64)", path,
@@ -1107,7 +1107,7 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 	if (v[K_FROM] == NULL || is_null(v[K_FROM]))
 		err_at(c, map, "%s: from is missing (\"Name <address>\")",
 		    path);
-	else if ((s = scalar(c, v[K_FROM], "from", "an address"))) {
+	else if ((s = scalar(c, v[K_FROM], (keypath(sub, sizeof(sub), path, "from"), sub), "an address"))) {
 		if (email_mailbox_parse(s, &nl->from_name, &nl->from_addr,
 		    &why) == -1)
 			err_at(c, v[K_FROM], "%s.from: %s is not a valid "
@@ -1117,7 +1117,7 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 			nl->from = xstrdup(s);
 	}
 	if (v[K_REPLY] && !is_null(v[K_REPLY]) &&
-	    (s = scalar(c, v[K_REPLY], "reply_to", "an address"))) {
+	    (s = scalar(c, v[K_REPLY], (keypath(sub, sizeof(sub), path, "reply_to"), sub), "an address"))) {
 		char *n = NULL, *a = NULL;
 
 		if (email_mailbox_parse(s, &n, &a, &why) == -1)
@@ -1129,7 +1129,7 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 		free(a);
 	}
 	if (v[K_BOUNCE] && !is_null(v[K_BOUNCE]) &&
-	    (s = scalar(c, v[K_BOUNCE], "bounce_address", "an address"))) {
+	    (s = scalar(c, v[K_BOUNCE], (keypath(sub, sizeof(sub), path, "bounce_address"), sub), "an address"))) {
 		if (!email_addr_valid(s, &why))
 			err_at(c, v[K_BOUNCE], "%s.bounce_address: %s is not a "
 			    "valid address: %s (expected user@example.org, "
@@ -1145,7 +1145,7 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 	} else
 		nl->subject = xstrdup(CONFIG_DEFAULT_SUBJECT);
 	if (v[K_TZ] && !is_null(v[K_TZ]) &&
-	    (s = scalar(c, v[K_TZ], "timezone", "a time zone name"))) {
+	    (s = scalar(c, v[K_TZ], (keypath(sub, sizeof(sub), path, "timezone"), sub), "a time zone name"))) {
 		if (!config_tz_valid(s))
 			err_at(c, v[K_TZ], "%s.timezone: %s is not a time zone "
 			    "of the system tz database (expected a name such "
@@ -1158,7 +1158,7 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 	if (v[K_SCHED] == NULL || is_null(v[K_SCHED]))
 		err_at(c, map, "%s: schedule is missing (a cron expression "
 		    "such as \"0 7 * * *\", or \"every 6h\")", path);
-	else if ((s = scalar(c, v[K_SCHED], "schedule", "a schedule"))) {
+	else if ((s = scalar(c, v[K_SCHED], (keypath(sub, sizeof(sub), path, "schedule"), sub), "a schedule"))) {
 		if (schedule_parse(s, &nl->schedule, &why) == -1)
 			err_at(c, v[K_SCHED], "%s.schedule: %s: %s (expected "
 			    "5 cron fields such as \"0 7 * * mon-fri\", or "
