@@ -17,7 +17,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define IMPORT_BATCH	10000
+#define IMPORT_BATCH	100000
 
 /*
  * The addresses seen so far, as 64-bit hashes in an open-addressing table

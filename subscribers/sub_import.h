@@ -35,7 +35,7 @@ struct sub_import_opts {
 	const char	*newsletter;
 	const char	*name;		/* input name for messages ("-": stdin) */
 	bool		 dry_run;
-	long		 batch;		/* rows per transaction; 0: 10000 */
+	long		 batch;		/* rows per transaction; 0: 100000 */
 	FILE		*errors;	/* bad rows reported here, or NULL */
 };
 

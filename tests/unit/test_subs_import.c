@@ -1,0 +1,192 @@
+/*
+ * sub_import against a real SQLite file: batches, a fatal error after some
+ * batches, a dry run spanning batches, duplicates and re-runs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store.h"
+#include "store_subs.h"
+#include "sub_import.h"
+#include "xmalloc.h"
+
+static char dir[] = "/tmp/test_subs_import.XXXXXX";
+
+static struct store *
+open_db(const char *name)
+{
+	char *path = xasprintf("%s/%s", dir, name), *err = NULL;
+	struct store *st;
+	bool busy;
+
+	st = store_open(path, &err, &busy);
+	assert_non_null(st);
+	free(path);
+	return st;
+}
+
+/* Imports text through a pipe-free temp file; returns the store rc. */
+static enum store_rc
+import(struct store *st, const char *text, long batch, bool dry,
+    struct sub_import_report *rep, char **err)
+{
+	char *path = xasprintf("%s/in.csv", dir);
+	struct sub_import_opts o = { .newsletter = "daily", .name = "in.csv",
+	    .dry_run = dry, .batch = batch, .errors = NULL };
+	enum store_rc rc;
+	FILE *f = fopen(path, "w");
+	int fd;
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	*err = NULL;
+	rc = sub_import(st, fd, &o, rep, err);
+	close(fd);
+	free(path);
+	return rc;
+}
+
+static long
+count(struct store *st, enum sub_status s)
+{
+	long c[SUB_NSTATUS];
+
+	assert_int_equal(store_subs_count(st, "daily", c), STORE_OK);
+	return c[s];
+}
+
+static void
+test_batches(void **state)
+{
+	struct store *st = open_db("a.db");
+	struct sub_import_report rep;
+	char *err;
+
+	(void)state;
+	assert_int_equal(import(st, "email,name\na@example.org,A\n"
+	    "b@example.org,B\nbad\nc@example.org,C\nA@EXAMPLE.ORG,dup\n"
+	    "d@example.org,D\ne@example.org,E\n", 2, false, &rep, &err),
+	    STORE_OK);
+	assert_null(err);
+	assert_int_equal(rep.rows, 7);
+	assert_int_equal(rep.added, 5);
+	assert_int_equal(rep.committed, 5);
+	assert_int_equal(rep.bad, 1);
+	assert_int_equal(rep.duplicates, 1);
+	assert_int_equal(count(st, SUB_ACTIVE), 5);
+
+	/* again: nothing changes; the duplicate is still a duplicate */
+	assert_int_equal(import(st, "email,name\na@example.org,A\n"
+	    "b@example.org,B\nbad\nc@example.org,C\nA@EXAMPLE.ORG,dup\n"
+	    "d@example.org,D\ne@example.org,E\n", 2, false, &rep, &err),
+	    STORE_OK);
+	assert_int_equal(rep.added, 0);
+	assert_int_equal(rep.already, 5);
+	assert_int_equal(rep.duplicates, 1);
+	store_close(st);
+}
+
+static void
+test_fatal_keeps_earlier_batches(void **state)
+{
+	struct store *st = open_db("b.db");
+	struct sub_import_report rep;
+	char *err;
+
+	(void)state;
+	/* batch of 2: rows 1-2 committed, row 3 pending, then not UTF-8 */
+	assert_int_equal(import(st, "email\na@example.org\nb@example.org\n"
+	    "c@example.org\nd\xff@example.org\n", 2, false, &rep, &err),
+	    STORE_ERR);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "in.csv: line 5: not UTF-8"));
+	free(err);
+	assert_int_equal(rep.committed, 2);
+	assert_int_equal(count(st, SUB_ACTIVE), 2);
+	/* no half-written rows: every subscriber has its subscription */
+	{
+		sqlite3_stmt *s;
+
+		assert_int_equal(sqlite3_prepare_v2(store_db(st),
+		    "SELECT count(*) FROM subscribers", -1, &s, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(s, 0), 2);
+		sqlite3_finalize(s);
+	}
+	store_close(st);
+}
+
+static void
+test_dry_run_spans_batches(void **state)
+{
+	struct store *st = open_db("c.db");
+	struct sub_import_report rep;
+	char *err;
+
+	(void)state;
+	assert_int_equal(import(st, "email,status\na@example.org,\n"
+	    "b@example.org,unsubscribed\nc@example.org,BOUNCED\n"
+	    "d@example.org,pending\ne@example.org,gone\n", 2, true, &rep,
+	    &err), STORE_OK);
+	assert_int_equal(rep.added, 4);
+	assert_int_equal(rep.bad, 1);
+	assert_int_equal(count(st, SUB_ACTIVE) + count(st, SUB_PENDING) +
+	    count(st, SUB_UNSUBSCRIBED) + count(st, SUB_BOUNCED), 0);
+	/* the real run: statuses from the file for new subscriptions */
+	assert_int_equal(import(st, "email,status\na@example.org,\n"
+	    "b@example.org,unsubscribed\nc@example.org,BOUNCED\n"
+	    "d@example.org,pending\n", 2, false, &rep, &err), STORE_OK);
+	assert_int_equal(count(st, SUB_ACTIVE), 1);
+	assert_int_equal(count(st, SUB_UNSUBSCRIBED), 1);
+	assert_int_equal(count(st, SUB_BOUNCED), 1);
+	assert_int_equal(count(st, SUB_PENDING), 1);
+	/* an active row for them later never re-activates them */
+	assert_int_equal(import(st, "email\nb@example.org\nc@example.org\n",
+	    0, false, &rep, &err), STORE_OK);
+	assert_int_equal(rep.unsubscribed, 1);
+	assert_int_equal(rep.bounced, 1);
+	assert_int_equal(count(st, SUB_ACTIVE), 1);
+	store_close(st);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	int rc;
+
+	(void)state;
+	rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_fatal_keeps_earlier_batches),
+		cmocka_unit_test(test_dry_run_spans_batches),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
