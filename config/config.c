@@ -1417,7 +1417,12 @@ config_load_mem(const char *name, const char *dir, const char *data,
 			    "second '---')");
 		yaml_document_delete(&doc2);
 	}
-	cfg = config_new(dir);
+	{
+		char *adir = absolute_dir(dir);	/* NULL or relative: from cwd */
+
+		cfg = config_new(adir);
+		free(adir);
+	}
 	c.dir = cfg->dir;
 	c.doc = &doc;
 	c.nnodes = (size_t)(doc.nodes.top - doc.nodes.start);

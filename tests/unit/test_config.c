@@ -138,6 +138,9 @@ test_good(void **state)
 	diags_free(&d);
 }
 
+#define NL_MIN "newsletters:\n  - {id: n, title: T, from: a@example.org, " \
+	"schedule: every 1d, sources: [{folder: in}]}\n"
+
 static void
 test_defaults(void **state)
 {
@@ -161,6 +164,11 @@ test_defaults(void **state)
 	assert_false(c->web.enabled);
 	assert_false(c->bounces.enabled);
 	assert_ptr_equal(config_newsletter(c, NULL, &why), &c->newsletters[0]);
+	config_free(c);
+	/* no directory given: relative to the current one */
+	c = config_load_mem("x.yml", NULL, NL_MIN, strlen(NL_MIN), &d);
+	assert_non_null(c);
+	assert_true(c->database[0] == '/');
 	config_free(c);
 	diags_free(&d);
 }
