@@ -313,8 +313,7 @@ xfer_done(struct xfer *x, CURLcode rc, double total_s)
 			r->error = xasprintf("more than %d redirects",
 			    FETCH_MAX_REDIRECTS);
 		else if (rc == CURLE_OPERATION_TIMEDOUT)
-			r->error = xasprintf("timed out after %.1f s (%s)",
-			    total_s, why);
+			r->error = xasprintf("timed out after %.1f s", total_s);
 		else if (rc == CURLE_UNSUPPORTED_PROTOCOL && x->hop_code)
 			r->error = xasprintf("redirected to a URL that is not "
 			    "http or https (%s)", why);
