@@ -23,9 +23,22 @@
 #include "xmalloc.h"
 
 #define MAX_DEPTH	100	/* nested sections, partials and blocks */
+#define MAX_STEPS	(1L << 24)	/* nodes visited in one render: stops runaway recursion */
 #define MAX_SLOTS	64
 
 /* ---- values ---------------------------------------------------------- */
+
+/* A NUL-terminated copy of s[0..n), which may itself hold NUL bytes. */
+static char *
+memdup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
 
 static struct tmpl_value *
 value_new(enum tmpl_vtype type)
@@ -65,7 +78,7 @@ tmpl_strn(const char *s, size_t n)
 {
 	struct tmpl_value *v = value_new(TMPL_STR);
 
-	v->str = xstrndup(s, n);
+	v->str = memdup(s, n);
 	v->len = n;
 	return v;
 }
@@ -134,8 +147,10 @@ value_grow(struct tmpl_value *v)
 		return;
 	v->cap = v->cap ? v->cap * 2 : 4;
 	v->items = xrealloc(v->items, v->cap * sizeof(*v->items));
-	if (v->type == TMPL_MAP)
+	if (v->type == TMPL_MAP) {
 		v->keys = xrealloc(v->keys, v->cap * sizeof(*v->keys));
+		v->klens = xrealloc(v->klens, v->cap * sizeof(*v->klens));
+	}
 }
 
 void
@@ -156,6 +171,7 @@ tmpl_map_set(struct tmpl_value *map, const char *key, struct tmpl_value *v)
 		}
 	}
 	value_grow(map);
+	map->klens[map->n] = strlen(key);
 	map->keys[map->n] = xstrdup(key);
 	map->items[map->n++] = v;
 }
@@ -166,8 +182,8 @@ tmpl_map_get(const struct tmpl_value *map, const char *key, size_t keylen)
 	if (map == NULL || map->type != TMPL_MAP)
 		return NULL;
 	for (size_t i = 0; i < map->n; i++)
-		if (strncmp(map->keys[i], key, keylen) == 0 &&
-		    map->keys[i][keylen] == '\0')
+		if (map->keys[i][0] == key[0] && map->klens[i] == keylen &&
+		    memcmp(map->keys[i], key, keylen) == 0)
 			return map->items[i];
 	return NULL;
 }
@@ -184,6 +200,7 @@ tmpl_value_free(struct tmpl_value *v)
 	}
 	free(v->items);
 	free(v->keys);
+	free(v->klens);
 	if (!v->borrowed)
 		free((char *)v->str);
 	free(v);
@@ -204,6 +221,7 @@ enum nkind {
 struct name {
 	char		*full;		/* as written (trimmed) */
 	char		**parts;	/* dotted parts; n == 0 means "." */
+	size_t		*lens;		/* their lengths */
 	size_t		 n;
 };
 
@@ -608,8 +626,9 @@ name_parse(struct name *nm, const char *s, size_t n)
 {
 	size_t i, start;
 
-	nm->full = xstrndup(s, n);
+	nm->full = memdup(s, n);
 	nm->parts = NULL;
+	nm->lens = NULL;
 	nm->n = 0;
 	if (n == 1 && s[0] == '.')
 		return;
@@ -617,10 +636,12 @@ name_parse(struct name *nm, const char *s, size_t n)
 		if (i == n || s[i] == '.')
 			nm->n++;
 	nm->parts = xcalloc(nm->n, sizeof(char *));
+	nm->lens = xcalloc(nm->n, sizeof(size_t));
 	nm->n = 0;
 	for (i = 0, start = 0; i <= n; i++) {
 		if (i == n || s[i] == '.') {
-			nm->parts[nm->n++] = xstrndup(s + start, i - start);
+			nm->lens[nm->n] = i - start;
+			nm->parts[nm->n++] = memdup(s + start, i - start);
 			start = i + 1;
 		}
 	}
@@ -637,6 +658,7 @@ node_free(struct node *nd)
 	for (size_t i = 0; i < nd->name.n; i++)
 		free(nd->name.parts[i]);
 	free(nd->name.parts);
+	free(nd->name.lens);
 	free(nd->indent);
 	free(nd->def_indent);
 }
@@ -723,7 +745,7 @@ build(struct tmpl *t, struct lexer *lx)
 				break;
 			}
 			nd = node_add(top, N_TEXT, tk);
-			nd->text = xstrndup(tk->s, tk->len);
+			nd->text = memdup(tk->s, tk->len);
 			nd->len = tk->len;
 			break;
 		case T_VAR:
@@ -961,6 +983,7 @@ struct seg {
 	int		 slot;
 	size_t		 off, len;	/* SEG_TEXT */
 	char *const	*path;		/* SEG_HOLE: the rest of the name */
+	const size_t	*plens;
 	size_t		 npath;
 	struct keep	*keep;
 };
@@ -984,7 +1007,10 @@ struct rctx {
 	size_t			  nstack, capstack;
 	const struct node	**blocks;	/* parents whose blocks override, outermost first */
 	size_t			  nblocks, capblocks;
+	bool			  stack_on_c;	/* stack/blocks live on fill_keep's C stack */
+	bool			  blocks_on_c;
 	int			  depth;
+	long			  steps;
 	int			  err;
 };
 
@@ -993,6 +1019,7 @@ struct res {
 	bool			 deferred;
 	int			 slot;
 	char *const		*rest;
+	const size_t		*rlens;
 	size_t			 nrest;
 };
 
@@ -1016,7 +1043,7 @@ fill_slot(const struct rctx *r, const struct tmpl_value *v)
 static struct res
 resolve(const struct rctx *r, const struct name *nm)
 {
-	struct res res = { NULL, false, 0, NULL, 0 };
+	struct res res = { NULL, false, 0, NULL, NULL, 0 };
 	const struct tmpl_value *v = NULL;
 	size_t i;
 
@@ -1025,7 +1052,7 @@ resolve(const struct rctx *r, const struct name *nm)
 		return res;
 	}
 	for (i = r->nstack; i-- > 0;) {
-		v = tmpl_map_get(r->stack[i], nm->parts[0], strlen(nm->parts[0]));
+		v = tmpl_map_get(r->stack[i], nm->parts[0], nm->lens[0]);
 		if (v)
 			break;
 	}
@@ -1037,6 +1064,7 @@ resolve(const struct rctx *r, const struct name *nm)
 				res.deferred = true;
 				res.slot = v->slot;
 				res.rest = nm->parts + i;
+				res.rlens = nm->lens + i;
 				res.nrest = nm->n - i;
 				return res;
 			}
@@ -1046,7 +1074,7 @@ resolve(const struct rctx *r, const struct name *nm)
 		}
 		if (i == nm->n)
 			break;
-		v = tmpl_map_get(v, nm->parts[i], strlen(nm->parts[i]));
+		v = tmpl_map_get(v, nm->parts[i], nm->lens[i]);
 		if (v == NULL)
 			return res;
 	}
@@ -1180,8 +1208,18 @@ static void
 push(struct rctx *r, const struct tmpl_value *v)
 {
 	if (r->nstack == r->capstack) {
-		r->capstack = r->capstack ? r->capstack * 2 : 16;
-		r->stack = xrealloc(r->stack, r->capstack * sizeof(*r->stack));
+		size_t cap = r->capstack ? r->capstack * 2 : 16;
+
+		if (r->stack_on_c) {	/* fill_keep's C-stack array: move to the heap */
+			const struct tmpl_value **s = xmalloc(cap * sizeof(*s));
+
+			memcpy(s, r->stack, r->nstack * sizeof(*s));
+			r->stack = s;
+			r->stack_on_c = false;
+		} else {
+			r->stack = xrealloc(r->stack, cap * sizeof(*r->stack));
+		}
+		r->capstack = cap;
 	}
 	r->stack[r->nstack++] = v;
 }
@@ -1190,8 +1228,18 @@ static void
 push_block(struct rctx *r, const struct node *parent)
 {
 	if (r->nblocks == r->capblocks) {
-		r->capblocks = r->capblocks ? r->capblocks * 2 : 8;
-		r->blocks = xrealloc(r->blocks, r->capblocks * sizeof(*r->blocks));
+		size_t cap = r->capblocks ? r->capblocks * 2 : 8;
+
+		if (r->blocks_on_c) {
+			const struct node **b = xmalloc(cap * sizeof(*b));
+
+			memcpy(b, r->blocks, r->nblocks * sizeof(*b));
+			r->blocks = b;
+			r->blocks_on_c = false;
+		} else {
+			r->blocks = xrealloc(r->blocks, cap * sizeof(*r->blocks));
+		}
+		r->capblocks = cap;
 	}
 	r->blocks[r->nblocks++] = parent;
 }
@@ -1237,10 +1285,12 @@ keep_section(struct rctx *r, const struct node *nd, struct state *st)
 	k->node = nd;
 	k->nstack = r->nstack;
 	k->stack = xmalloc((r->nstack + 1) * sizeof(*k->stack));
-	memcpy(k->stack, r->stack, r->nstack * sizeof(*k->stack));
+	if (r->nstack)
+		memcpy(k->stack, r->stack, r->nstack * sizeof(*k->stack));
 	k->nblocks = r->nblocks;
 	k->blocks = xmalloc((r->nblocks + 1) * sizeof(*k->blocks));
-	memcpy(k->blocks, r->blocks, r->nblocks * sizeof(*k->blocks));
+	if (r->nblocks)
+		memcpy(k->blocks, r->blocks, r->nblocks * sizeof(*k->blocks));
 	k->st = *st;
 	k->indent = xstrndup(st->indent ? st->indent : "", st->indent_len);
 	k->strip = xstrndup(st->strip ? st->strip : "", st->strip_len);
@@ -1269,10 +1319,11 @@ render_partial(struct rctx *r, const struct node *nd, struct state *st)
 		for (size_t i = 0; i < nm.n; i++)
 			free(nm.parts[i]);
 		free(nm.parts);
+		free(nm.lens);
 		free(nm.full);
 		if (res.v == NULL || res.v->type != TMPL_STR)
 			return;
-		pname = xstrndup(res.v->str, res.v->len);
+		pname = memdup(res.v->str, res.v->len);
 		p = partial_get(r->root, pname, NULL, NULL);
 		free(pname);
 	} else {
@@ -1387,6 +1438,10 @@ render_section(struct rctx *r, const struct node *nd, struct state *st)
 static void
 render_node(struct rctx *r, const struct node *nd, struct state *st)
 {
+	if (++r->steps > MAX_STEPS) {
+		r->err = -1;
+		return;
+	}
 	switch (nd->kind) {
 	case N_TEXT:
 		emit_text(r, st, nd->text, nd->len);
@@ -1401,6 +1456,7 @@ render_node(struct rctx *r, const struct node *nd, struct state *st)
 
 			s->slot = res.slot;
 			s->path = res.rest;
+			s->plens = res.rlens;
 			s->npath = res.nrest;
 			s->escape = esc;
 			if (res.slot >= 0 && res.slot < MAX_SLOTS)
@@ -1486,28 +1542,43 @@ fill_keep(const struct tmpl_doc *d, const struct keep *k,
 {
 	struct rctx r;
 	struct state st = k->st;
+	const struct tmpl_value *stack0[32];
+	const struct node *blocks0[8];
 
 	memset(&r, 0, sizeof(r));
 	r.root = d->root;
 	r.out = out;
 	r.slots = slots;
 	r.nslots = nslots;
-	r.stack = (const struct tmpl_value **)k->stack;	/* not grown past capstack */
+	/*
+	 * A working copy of the captured stacks (the render pushes onto them):
+	 * on the C stack when small, so most fills allocate nothing.
+	 */
 	r.nstack = k->nstack;
-	r.capstack = 0;
-	r.blocks = (const struct node **)k->blocks;
-	r.nblocks = k->nblocks;
-	r.capblocks = 0;
-	/* push() and push_block() reallocate when n == cap: copy first */
-	r.stack = xmalloc((k->nstack + 1) * sizeof(*r.stack));
+	if (k->nstack < 32) {
+		r.stack = stack0;
+		r.capstack = 32;
+		r.stack_on_c = true;
+	} else {
+		r.capstack = k->nstack + 1;
+		r.stack = xmalloc(r.capstack * sizeof(*r.stack));
+	}
 	memcpy(r.stack, k->stack, k->nstack * sizeof(*r.stack));
-	r.capstack = k->nstack + 1;
-	r.blocks = xmalloc((k->nblocks + 1) * sizeof(*r.blocks));
+	r.nblocks = k->nblocks;
+	if (k->nblocks < 8) {
+		r.blocks = blocks0;
+		r.capblocks = 8;
+		r.blocks_on_c = true;
+	} else {
+		r.capblocks = k->nblocks + 1;
+		r.blocks = xmalloc(r.capblocks * sizeof(*r.blocks));
+	}
 	memcpy(r.blocks, k->blocks, k->nblocks * sizeof(*r.blocks));
-	r.capblocks = k->nblocks + 1;
 	render_node(&r, k->node, &st);
-	free(r.stack);
-	free(r.blocks);
+	if (!r.stack_on_c)
+		free(r.stack);
+	if (!r.blocks_on_c)
+		free(r.blocks);
 	return r.err;
 }
 
@@ -1529,7 +1600,7 @@ tmpl_doc_fill(const struct tmpl_doc *d, const struct tmpl_value *const *slots,
 		case SEG_HOLE:
 			v = s->slot >= 0 && (size_t)s->slot < nslots ? slots[s->slot] : NULL;
 			for (size_t k = 0; k < s->npath && v; k++)
-				v = tmpl_map_get(v, s->path[k], strlen(s->path[k]));
+				v = tmpl_map_get(v, s->path[k], s->plens[k]);
 			if (interpolate(out, v, s->escape) == -1)
 				return -1;
 			break;

@@ -51,6 +51,7 @@ struct tmpl_value {
 	int			 slot;		/* TMPL_SLOT id */
 	struct tmpl_value	**items;	/* TMPL_LIST items, TMPL_MAP values */
 	char			**keys;		/* TMPL_MAP keys */
+	size_t			*klens;		/* TMPL_MAP key lengths */
 	size_t			 n, cap;
 	bool			 borrowed;	/* str not owned (tmpl_value_free leaves it) */
 };
@@ -108,7 +109,8 @@ void		 tmpl_free(struct tmpl *);
 
 /*
  * Renders t against ctx, appending to out.  Slots in ctx render as empty.
- * Returns 0, or -1 when out refused to grow (its size limit).
+ * Returns 0, or -1 when out refused to grow (its size limit) or the render
+ * ran past its step limit (runaway partial recursion).
  */
 int		 tmpl_render(struct tmpl *t, const struct tmpl_value *ctx,
 		    struct buf *out);

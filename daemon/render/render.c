@@ -143,6 +143,16 @@ loader_free(struct loader *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* True when some loaded template source contains word. */
+static bool
+loader_mentions(const struct loader *l, const char *word)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strstr(l->srcs[i], word))
+			return true;
+	return false;
+}
+
 /*
  * Partials: {{> name}} is name.mustache next to the template file, else
  * the shipped template of that name.
@@ -690,8 +700,15 @@ digest_new_rows(const struct config *cfg, const struct newsletter_conf *nl,
 	d->dtext = tmpl_render_doc(d->ttext, d->ctext);
 	d->dhtml = tmpl_render_doc(d->thtml, d->chtml);
 	tmpl_doc_rewrite_lines(d->dtext, wrap_line, NULL);
-	d->uses_attrs = tmpl_doc_uses_slot(d->dtext, SLOT_ATTRS) ||
-	    tmpl_doc_uses_slot(d->dhtml, SLOT_ATTRS);
+	/*
+	 * Parse the attributes JSON per reader only when a template can reach
+	 * them: a hole on that slot, or a kept section in a template (or one
+	 * of its partials) that mentions "attributes" at all.
+	 */
+	d->uses_attrs = (tmpl_doc_uses_slot(d->dtext, SLOT_ATTRS) &&
+	    loader_mentions(&d->ltext, "attributes")) ||
+	    (tmpl_doc_uses_slot(d->dhtml, SLOT_ATTRS) &&
+	    loader_mentions(&d->lhtml, "attributes"));
 	return d;
 fail:
 	digest_free(d);
