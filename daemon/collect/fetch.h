@@ -14,7 +14,7 @@
  *     environment variables HERALD_FETCH_TIMEOUT and
  *     HERALD_FETCH_CONNECT_TIMEOUT (seconds, decimals allowed) override them.
  *   - bodies larger than FEED_MAX_SIZE are refused while downloading.
- *   - User-Agent: herald/<version> (+https://github.com/herald-newsletter/herald).
+ *   - User-Agent: herald/<version> (newsletter digest).
  *
  * A permanent redirect (301 or 308) at the start of the redirect chain sets
  * permanent_url to the location it points at, so the caller can store it and
@@ -31,7 +31,7 @@
 #define FETCH_CONNECT_TIMEOUT	10	/* seconds */
 #define FETCH_TIMEOUT		30	/* seconds, whole transfer */
 #define FETCH_USER_AGENT \
-	"herald/" HERALD_VERSION " (+https://github.com/herald-newsletter/herald)"
+	"herald/" HERALD_VERSION " (newsletter digest)"
 
 struct fetch_req {
 	/* in: borrowed, must outlive fetch_all() */
