@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -91,9 +92,10 @@ min_interval(const struct newsletter_conf *nl)
 static int
 step_collect(struct cli *cli, const struct newsletter_conf *nl)
 {
-	(void)cli;
 	log_debug("daemon: %s: collecting", nl->id);
-	return 0;
+	/* Folders always; feeds whose interval has passed.  Failures are
+	 * logged and recorded per source (herald status). */
+	return collect_run(cli->store, nl, false, NULL);
 }
 
 /* Assembles (when `fire`) and sends what is due; sets *next_retry. */
