@@ -117,6 +117,10 @@ decode_utf8_lenient(const unsigned char *p, size_t n, struct buf *out)
 {
 	size_t i = 0;
 
+	if (utf8_valid((const char *)p, n)) {
+		buf_add(out, p, n);
+		return;
+	}
 	buf_grow(out, n + n / 8 + 16);
 	while (i < n) {
 		size_t start = i, l;
@@ -571,14 +575,21 @@ node_ns(const xmlNs *ns, const xmlChar *qname, const char **local)
 	*local = name;
 	if (ns != NULL && ns->href != NULL) {
 		const char *href = (const char *)ns->href;
+		enum ns r;
 
-		for (size_t i = 0; i < sizeof(ns_uris) / sizeof(ns_uris[0]); i++)
-			if (ascii_casecmp(href, ns_uris[i].uri) == 0)
-				return ns_uris[i].ns;
-		if (ns->prefix == NULL)
-			return NS_CORE;		/* an unknown default namespace */
-		return ns_of_prefix((const char *)ns->prefix,
+		/* The class is cached on the declaration (the tree is ours). */
+		if (ns->_private != NULL)
+			return (enum ns)((uintptr_t)ns->_private - 1);
+		r = ns->prefix == NULL ? NS_CORE :	/* unknown default */
+		    ns_of_prefix((const char *)ns->prefix,
 		    strlen((const char *)ns->prefix));
+		for (size_t i = 0; i < sizeof(ns_uris) / sizeof(ns_uris[0]); i++)
+			if (ascii_casecmp(href, ns_uris[i].uri) == 0) {
+				r = ns_uris[i].ns;
+				break;
+			}
+		((xmlNs *)(uintptr_t)ns)->_private = (void *)((uintptr_t)r + 1);
+		return r;
 	}
 	/* No namespace: maybe an unbound prefix kept in the name. */
 	if (name != NULL && (colon = strchr(name, ':')) != NULL) {
@@ -673,14 +684,19 @@ trimmed_text(const xmlNode *n)
 static void
 put_html_escaped(struct buf *b, const char *s)
 {
-	for (; *s; s++) {
+	for (;;) {
+		size_t n = strcspn(s, "&<>\"");
+
+		buf_add(b, s, n);
+		s += n;
 		switch (*s) {
+		case '\0': return;
 		case '&': buf_adds(b, "&amp;"); break;
 		case '<': buf_adds(b, "&lt;"); break;
 		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		default: buf_addc(b, *s); break;
+		default: buf_adds(b, "&quot;"); break;
 		}
+		s++;
 	}
 }
 
@@ -830,19 +846,19 @@ xhtml_of(const xmlNode *n)
 
 /* A title-like element as plain text (tags stripped, entities decoded). */
 static char *
-title_of(const xmlNode *n)
+title_of(struct sanitize_ctx *san, const xmlNode *n)
 {
 	enum text_type tt = text_type(n, TT_TEXT);
 	char *raw, *r;
 
 	if (tt == TT_XHTML || has_element_child(n)) {
 		raw = xhtml_of(n);
-		r = sanitize_text(raw, strlen(raw));
+		r = sanitize_text_in(san, raw, strlen(raw));
 	} else {
 		raw = text_of(n);
 		if (tt == TT_HTML || (attr(n, NS_CORE, "type") == NULL &&
 		    looks_like_html(raw)))
-			r = sanitize_text(raw, strlen(raw));
+			r = sanitize_text_in(san, raw, strlen(raw));
 		else
 			r = sanitize_collapse(raw);
 	}
@@ -853,9 +869,10 @@ title_of(const xmlNode *n)
 /* ------------------------------------------------------------ the walk */
 
 struct parser {
-	xmlDocPtr	 doc;
-	const char	*doc_url;
-	enum feed_kind	 kind;
+	xmlDocPtr		 doc;
+	const char		*doc_url;
+	enum feed_kind		 kind;
+	struct sanitize_ctx	*san;
 };
 
 /* The base URL in effect at n: nested xml:base over the document URL. */
@@ -928,7 +945,7 @@ html_of(const struct parser *ps, const xmlNode *n, enum text_type dflt)
 		break;
 	}
 	base = base_of(ps, n);
-	r = sanitize_html(raw, strlen(raw), base);
+	r = sanitize_html_in(ps->san, raw, strlen(raw), base);
 	free(base);
 	free(raw);
 	if (*r == '\0') {
@@ -1148,11 +1165,11 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 }
 
 static char *
-first_title(const struct cand *cd)
+first_title(const struct parser *ps, const struct cand *cd)
 {
 	for (int i = 0; i < P_TITLE_N; i++)
 		if (cd->title[i] != NULL) {
-			char *t = title_of(cd->title[i]);
+			char *t = title_of(ps->san, cd->title[i]);
 
 			if (*t != '\0')
 				return t;
@@ -1239,7 +1256,7 @@ entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e)
 	memset(&cd, 0, sizeof(cd));
 	collect(item, &cd, 0);
 
-	e->title = first_title(&cd);
+	e->title = first_title(ps, &cd);
 	e->url = first_link(ps, &cd, true);
 	if (cd.id != NULL) {
 		e->guid = trimmed_text(cd.id);
@@ -1302,7 +1319,7 @@ feed_head(const struct parser *ps, const xmlNode *chan, struct feed *f)
 		return;
 	memset(&cd, 0, sizeof(cd));
 	collect(chan, &cd, 0);
-	f->title = first_title(&cd);
+	f->title = first_title(ps, &cd);
 	f->link = first_link(ps, &cd, false);
 }
 
@@ -1350,6 +1367,7 @@ feed_parse(const char *data, size_t len, const char *base_url,
 
 	*err = NULL;
 	memset(&pe, 0, sizeof(pe));
+	memset(&ps, 0, sizeof(ps));
 	if (data == NULL)
 		len = 0;
 	if (len > FEED_MAX_SIZE) {
@@ -1386,9 +1404,9 @@ feed_parse(const char *data, size_t len, const char *base_url,
 		goto out;
 	}
 
-	memset(&ps, 0, sizeof(ps));
 	ps.doc = doc;
 	ps.doc_url = base_url;
+	ps.san = sanitize_ctx_new();
 	f = xcalloc(1, sizeof(*f));
 	el_ns(root, &local);
 	if (strcmp(local, "rss") == 0 || strcmp(local, "channel") == 0) {
@@ -1424,6 +1442,7 @@ feed_parse(const char *data, size_t len, const char *base_url,
 		goto out;
 	}
 out:
+	sanitize_ctx_free(ps.san);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
 	if (ctxt != NULL)

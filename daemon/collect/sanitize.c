@@ -23,7 +23,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define SAN_OPTIONS	(HTML_PARSE_NONET | HTML_PARSE_NOERROR | \
+#define SAN_OPTIONS	(HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_IGNORE_ENC | \
 			 HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER)
 #define SAN_WRAP_OPEN	"<div>"
 
@@ -254,7 +254,9 @@ static const char *const cell[] = { "colspan", "rowspan" };
 static void
 put_attr(struct buf *b, const char *name, const char *value)
 {
-	buf_printf(b, " %s=\"", name);
+	buf_addc(b, ' ');
+	buf_adds(b, name);
+	buf_adds(b, "=\"");
 	put_escaped(b, value, true);
 	buf_addc(b, '"');
 }
@@ -323,7 +325,8 @@ open_tag(struct buf *b, const struct element *el, xmlNode *n, const char *base)
 		buf_addc(b, '>');
 		return true;
 	case AT_CELL:
-		buf_printf(b, "<%s", el->name);
+		buf_addc(b, '<');
+		buf_adds(b, el->name);
 		for (size_t i = 0; i < 2; i++) {
 			if ((v = attr_get(n, cell[i])) != NULL && all_digits(v, 3))
 				put_attr(b, cell[i], v);
@@ -334,7 +337,9 @@ open_tag(struct buf *b, const struct element *el, xmlNode *n, const char *base)
 	case AT_NONE:
 		break;
 	}
-	buf_printf(b, "<%s>", el->name);
+	buf_addc(b, '<');
+	buf_adds(b, el->name);
+	buf_addc(b, '>');
 	return true;
 }
 
@@ -417,7 +422,9 @@ walk(htmlDocPtr doc, const char *base, struct buf *out, bool text_only)
 		for (;;) {
 			if (n->type == XML_ELEMENT_NODE) {
 				if (n->_private == MARK_OPEN) {
-					buf_printf(out, "</%s>", (const char *)n->name);
+					buf_adds(out, "</");
+					buf_adds(out, (const char *)n->name);
+					buf_addc(out, '>');
 					n->_private = NULL;
 				} else if (text_only) {
 					const struct element *el = element_find(n->name);
@@ -441,32 +448,56 @@ walk(htmlDocPtr doc, const char *base, struct buf *out, bool text_only)
 	}
 }
 
-static htmlDocPtr
-parse_fragment(const char *html, size_t len)
-{
-	struct buf in = BUF_INIT;
-	htmlDocPtr doc;
+struct sanitize_ctx {
+	htmlParserCtxtPtr	 html;
+	struct buf		 in;
+};
 
-	buf_adds(&in, SAN_WRAP_OPEN);
-	buf_add(&in, html, len);
-	if (in.len > INT_MAX) {
-		buf_free(&in);
+struct sanitize_ctx *
+sanitize_ctx_new(void)
+{
+	struct sanitize_ctx *sc = xcalloc(1, sizeof(*sc));
+
+	buf_init(&sc->in, 0);
+	return sc;
+}
+
+void
+sanitize_ctx_free(struct sanitize_ctx *sc)
+{
+	if (sc == NULL)
+		return;
+	if (sc->html != NULL)
+		htmlFreeParserCtxt(sc->html);
+	buf_free(&sc->in);
+	free(sc);
+}
+
+static htmlDocPtr
+parse_fragment(struct sanitize_ctx *sc, const char *html, size_t len)
+{
+	buf_reset(&sc->in);
+	buf_adds(&sc->in, SAN_WRAP_OPEN);
+	buf_add(&sc->in, html, len);
+	if (sc->in.len > INT_MAX)
 		return NULL;
-	}
-	doc = htmlReadMemory(in.data, (int)in.len, NULL, "UTF-8", SAN_OPTIONS);
-	buf_free(&in);
-	return doc;
+	if (sc->html == NULL && (sc->html = htmlNewParserCtxt()) == NULL)
+		return NULL;
+	/* UTF-8 always; IGNORE_ENC: a <meta charset> in content cannot switch it. */
+	return htmlCtxtReadMemory(sc->html, sc->in.data, (int)sc->in.len, NULL,
+	    "UTF-8", SAN_OPTIONS);
 }
 
 char *
-sanitize_html(const char *html, size_t len, const char *base_url)
+sanitize_html_in(struct sanitize_ctx *sc, const char *html, size_t len,
+    const char *base_url)
 {
 	struct buf out = BUF_INIT;
 	htmlDocPtr doc;
 
 	if (html == NULL || len == 0)
 		return xstrdup("");
-	if ((doc = parse_fragment(html, len)) != NULL) {
+	if ((doc = parse_fragment(sc, html, len)) != NULL) {
 		walk(doc, base_url, &out, false);
 		xmlFreeDoc(doc);
 	}
@@ -485,6 +516,16 @@ sanitize_html(const char *html, size_t len, const char *base_url)
 		s[n] = '\0';
 		return s;
 	}
+}
+
+char *
+sanitize_html(const char *html, size_t len, const char *base_url)
+{
+	struct sanitize_ctx *sc = sanitize_ctx_new();
+	char *r = sanitize_html_in(sc, html, len, base_url);
+
+	sanitize_ctx_free(sc);
+	return r;
 }
 
 /* Collapses runs of ASCII whitespace (and U+00A0) into one space, trims. */
@@ -522,7 +563,7 @@ sanitize_collapse(const char *s)
 }
 
 char *
-sanitize_text(const char *html, size_t len)
+sanitize_text_in(struct sanitize_ctx *sc, const char *html, size_t len)
 {
 	struct buf out = BUF_INIT;
 	htmlDocPtr doc;
@@ -530,12 +571,22 @@ sanitize_text(const char *html, size_t len)
 
 	if (html == NULL || len == 0)
 		return xstrdup("");
-	if ((doc = parse_fragment(html, len)) != NULL) {
+	if ((doc = parse_fragment(sc, html, len)) != NULL) {
 		walk(doc, NULL, &out, true);
 		xmlFreeDoc(doc);
 	}
 	raw = buf_take(&out);
 	r = sanitize_collapse(raw);
 	free(raw);
+	return r;
+}
+
+char *
+sanitize_text(const char *html, size_t len)
+{
+	struct sanitize_ctx *sc = sanitize_ctx_new();
+	char *r = sanitize_text_in(sc, html, len);
+
+	sanitize_ctx_free(sc);
 	return r;
 }

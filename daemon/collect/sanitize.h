@@ -21,6 +21,17 @@ char	*sanitize_html(const char *html, size_t len, const char *base_url);
  */
 char	*sanitize_text(const char *html, size_t len);
 
+/*
+ * The same with a reusable parser context, for many fragments in a row
+ * (one feed's entries): one context per thread at a time.
+ */
+struct sanitize_ctx;
+struct sanitize_ctx	*sanitize_ctx_new(void);
+void			 sanitize_ctx_free(struct sanitize_ctx *);
+char	*sanitize_html_in(struct sanitize_ctx *, const char *html, size_t len,
+	    const char *base_url);
+char	*sanitize_text_in(struct sanitize_ctx *, const char *html, size_t len);
+
 /* A copy of s with whitespace runs (and U+00A0) as one space, trimmed
  * (caller frees). */
 char	*sanitize_collapse(const char *s);

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Feed parsing throughput: herald's parser (libxml2 + sanitiser) against
+# Debian's python3-feedparser on the same generated corpus, in one run.
+#
+#   bench/feed_parse/run.sh [BUILD_DIR]     (default: build; built if needed)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+work=${HERALD_BENCH_TMP:-$(mktemp -d)}
+corpus=$work/corpus
+
+if [ ! -f "$build/libherald_core.a" ]; then
+	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$build" -j"$(nproc)" --target herald_core >/dev/null
+fi
+cc -O2 -I"$root/lib" -I"$root/daemon/collect" "$here/feed_bench.c" \
+    "$build/libherald_core.a" $(pkg-config --libs libxml-2.0 gnutls) -lm \
+    -o "$work/feed_bench"
+[ -d "$corpus" ] || /usr/bin/python3 "$here/gen_corpus.py" "$corpus" 200
+
+echo "== machine: $(nproc) cores, $(uname -m), libxml2 $(pkg-config --modversion libxml-2.0)"
+h=$("$work/feed_bench" -n 3 "$corpus"/*.xml)
+echo "$h (3 rounds)"
+p=$(/usr/bin/python3 "$here/feedparser_bench.py" "$corpus"/*.xml)
+echo "$p"
+hm=$(echo "$h" | sed -E 's/.* ([0-9.]+) MB\/s.*/\1/')
+pm=$(echo "$p" | sed -E 's/.* ([0-9.]+) MB\/s.*/\1/')
+awk -v h="$hm" -v p="$pm" 'BEGIN { printf "ratio: herald is %.1fx faster (goal >= 20x)\n", h / p }'
+[ -n "${HERALD_BENCH_TMP:-}" ] || rm -rf "$work"
