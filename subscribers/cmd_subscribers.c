@@ -41,7 +41,7 @@ static const char usage_main[] =
 "  show EMAIL           one subscriber, their subscriptions and recent events\n"
 "  import FILE [--dry-run]\n"
 "                       import a CSV file (`-` reads stdin)\n"
-"  export [--format csv|json]\n"
+"  export [--format csv|json|table]\n"
 "                       everything needed to import elsewhere\n"
 "  count [--format text|json]\n"
 "                       subscriptions by status\n"
@@ -126,13 +126,14 @@ static const char usage_import[] =
 "again after fixing the file is safe.\n";
 
 static const char usage_export[] =
-"usage: herald subscribers export [--format csv|json]\n"
+"usage: herald subscribers export [--format csv|json|table]\n"
 "\n"
 "Writes every subscription of the newsletter with all herald needs to\n"
 "import it elsewhere.  csv (default): the columns email,name,status,created\n"
 "then one column per attribute key (sorted); `export`, then `import` into\n"
 "an empty database, then `export` gives the same bytes.  json: an array of\n"
-"objects with email, name, status, created and attributes.\n";
+"objects with email, name, status, created and attributes.  table: the\n"
+"same as `list`, for people.\n";
 
 static const char usage_count[] =
 "usage: herald subscribers count [--format text|json]\n"
@@ -557,7 +558,7 @@ list_or_export(struct cli *cli, int argc, char **argv, bool export)
 	const char *cmd = export ? "export" : "list";
 	char cmdname[32];
 	struct fmt_opts fo = { .format = export ? "csv" : "table",
-	    .allow_table = !export, .allow_status = !export };
+	    .allow_table = true, .allow_status = !export };
 	const struct newsletter_conf *nl;
 	enum sub_status status, *filter = NULL;
 	enum sub_list_format fmt;
@@ -577,7 +578,7 @@ list_or_export(struct cli *cli, int argc, char **argv, bool export)
 		fmt = SUB_LIST_TABLE;
 	else
 		return cli_usage_error(cmdname, "--format %s: expected %s",
-		    fo.format, export ? "csv or json" : "table, csv or json");
+		    fo.format, "table, csv or json");
 	if (fo.status) {
 		if (store_subs_status_parse(fo.status, &status) == -1)
 			return cli_usage_error(cmdname, "--status %s: expected "

@@ -104,7 +104,8 @@ run H subscribers -n weekly list --format json; expect_rc 0
 run H subscribers -n daily export; expect_rc 0
 [ "$(head -1 out)" = "email,name,status,created,city,plan" ] || fail "export header: $(head -1 out)"
 grep -q '^Ann.Smith@Example.ORG,Ann Smith,active,20[0-9-]*T[0-9:]*Z,Oslo,pro$' out || fail "export row"
-run H subscribers -n daily export --format table; expect_rc 2
+run H subscribers -n daily export --format table; expect_rc 0; expect_out "^EMAIL +NAME"
+run H subscribers -n daily export --format yaml; expect_rc 2
 
 # show
 run H subscribers show ann.smith@EXAMPLE.org; expect_rc 0
