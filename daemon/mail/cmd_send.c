@@ -269,8 +269,8 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 		rc = EXIT_TEMP;
 		break;
 	case SMTP_CONNFAIL:
-		log_error("send-test: %s: unreachable: %s", cli->cfg->smtp.url,
-		    res.reply);
+		log_error("send-test: %s: cannot send (unreachable or "
+		    "session refused): %s", cli->cfg->smtp.url, res.reply);
 		rc = EXIT_TEMP;
 		break;
 	}
@@ -537,8 +537,8 @@ cmd_send(struct cli *cli, int argc, char **argv)
 	if (qs.failed > 0)
 		rc = EXIT_FAIL;
 	if (qs.unreachable || qs.unreached > 0) {
-		log_error("send: %s: server unreachable: %s",
-		    cli->cfg->smtp.url, qs.last_error);
+		log_error("send: %s: cannot send (unreachable or session "
+		    "refused): %s", cli->cfg->smtp.url, qs.last_error);
 		if (qs.sent == 0 && qs.deferred == 0 && qs.failed == 0)
 			rc = EXIT_TEMP;
 	}
