@@ -92,6 +92,24 @@ main(int argc, char **argv)
 	}
 	t1 = now();
 	getrusage(RUSAGE_SELF, &ru);
+	/* the floor: copying the same bytes with memcpy, in the same run */
+	{
+		size_t per = bytes / (size_t)(n ? n : 1);
+		char *src = xmalloc(per + 1), *dst = xmalloc(per + 1);
+		double c0, c1;
+
+		memset(src, 'x', per);
+		c0 = now();
+		for (long i = 0; i < n; i++) {
+			memcpy(dst, src, per);
+			src[i % (long)per] ^= dst[(i * 7) % (long)per];
+		}
+		c1 = now();
+		printf("memcpy of the same bytes: %.0f copies/s (renders take %.2fx a plain copy)\n",
+		    (double)n / (c1 - c0), (t1 - t0) / (c1 - c0));
+		free(src);
+		free(dst);
+	}
 	printf("subscribers: %ld\nrenders/s: %.0f\nbytes per render: %zu (text %zu, html %zu)\n"
 	    "throughput: %.0f MB/s\npeak RSS: %.1f MB\n", n, (double)n / (t1 - t0),
 	    bytes / (size_t)(n ? n : 1), text.len, html.len,

@@ -278,6 +278,8 @@ link(struct h2t *h, xmlNode *n, int depth)
 	size_t before = h->para.len;
 
 	walk_kids(h, n, depth + 1);
+	if (h->para.len < before)
+		before = h->para.len;	/* a block inside the link flushed the paragraph */
 	if (href && h->links && *href && *href != '#') {
 		const char *u = (const char *)href;
 		size_t tl = h->para.len - before;

@@ -23,7 +23,8 @@
 #include "xmalloc.h"
 
 #define MAX_DEPTH	100	/* nested sections, partials and blocks */
-#define MAX_STEPS	(1L << 24)	/* nodes visited in one render: stops runaway recursion */
+#define MAX_STEPS	(1L << 18)	/* nodes visited in one render: stops runaway recursion */
+#define MAX_DOC		(64u << 20)	/* static bytes of one document */
 #define MAX_SLOTS	64
 
 /* ---- values ---------------------------------------------------------- */
@@ -1523,7 +1524,7 @@ tmpl_render_doc(struct tmpl *t, const struct tmpl_value *ctx)
 	struct rctx r;
 	struct state st;
 
-	buf_init(&d->text, 0);
+	buf_init(&d->text, MAX_DOC);
 	d->root = t->owner;
 	rctx_init(&r, t, ctx);
 	r.out = &d->text;
