@@ -448,6 +448,24 @@ walk(htmlDocPtr doc, const char *base, struct buf *out, bool text_only)
 	}
 }
 
+/*
+ * Valid UTF-8 text without markup or references (and without NUL or
+ * control bytes the parser would treat specially) comes out of the parser
+ * unchanged.
+ */
+static bool
+plain_text(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '<' || c == '&' || (c < 0x20 && c != '\n' && c != '\t' &&
+		    c != '\r'))
+			return false;
+	}
+	return utf8_valid(s, len);
+}
+
 struct sanitize_ctx {
 	htmlParserCtxtPtr	 html;
 	struct buf		 in;
@@ -497,7 +515,13 @@ sanitize_html_in(struct sanitize_ctx *sc, const char *html, size_t len,
 
 	if (html == NULL || len == 0)
 		return xstrdup("");
-	if ((doc = parse_fragment(sc, html, len)) != NULL) {
+	if (plain_text(html, len)) {
+		/* Nothing to parse: what the walk would write, without the parse. */
+		char *t = xstrndup(html, len);
+
+		put_escaped(&out, t, false);
+		free(t);
+	} else if ((doc = parse_fragment(sc, html, len)) != NULL) {
 		walk(doc, base_url, &out, false);
 		xmlFreeDoc(doc);
 	}
@@ -571,6 +595,13 @@ sanitize_text_in(struct sanitize_ctx *sc, const char *html, size_t len)
 
 	if (html == NULL || len == 0)
 		return xstrdup("");
+	if (plain_text(html, len)) {
+		char *t = xstrndup(html, len);
+
+		r = sanitize_collapse(t);
+		free(t);
+		return r;
+	}
 	if ((doc = parse_fragment(sc, html, len)) != NULL) {
 		walk(doc, NULL, &out, true);
 		xmlFreeDoc(doc);

@@ -55,6 +55,9 @@ test_allowed(void **state)
 	check("caf&eacute; &mdash; &#8220;q&#8221;", NULL, "café — “q”");
 	check("", NULL, "");
 	check("   ", NULL, "");
+	/* the no-markup fast path writes what the parser path would */
+	check("  a > b \"q\" caf\xc3\xa9\n", NULL, "a &gt; b \"q\" café");
+	check("  a > b \"q\" caf&eacute;\n", NULL, "a &gt; b \"q\" café");
 }
 
 static void
