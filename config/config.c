@@ -102,7 +102,7 @@ static void err_at(struct ctx *, const yaml_node_t *, const char *, ...)
 static void warn_at(struct ctx *, const yaml_node_t *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void
+static void __attribute__((format(printf, 4, 0)))
 vdiag(struct ctx *c, const yaml_node_t *n, bool warning, const char *fmt,
     va_list ap)
 {
@@ -1391,6 +1391,28 @@ config_load_mem(const char *name, const char *dir, const char *data,
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data,
 	    len);
 	if (!yaml_parser_load(&parser, &doc)) {
+		size_t at = parser.problem_mark.index;
+
+		if (parser.error == YAML_READER_ERROR) {
+			/* libyaml gives a byte offset only: find line, col. */
+			size_t i, line = 1, col = 1;
+
+			for (i = 0; i < parser.problem_offset && i < len; i++) {
+				if (data[i] == '\n') {
+					line++;
+					col = 1;
+				} else if (((unsigned char)data[i] & 0xc0) != 0x80)
+					col++;
+			}
+			diags_add(d, name, (int)line, (int)col, false,
+			    "not valid UTF-8 (%s); save the file as UTF-8",
+			    parser.problem ? parser.problem : "bad byte");
+		} else if (at < len && data[at] == '\t')
+			diags_add(d, name, (int)parser.problem_mark.line + 1,
+			    (int)parser.problem_mark.column + 1, false,
+			    "a tab character: YAML indents with spaces only "
+			    "(replace the tab with spaces)");
+		else
 		diags_add(d, name, (int)parser.problem_mark.line + 1,
 		    (int)parser.problem_mark.column + 1, false,
 		    "YAML syntax error: %s%s%s", parser.problem ?

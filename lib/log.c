@@ -27,7 +27,7 @@ log_to_syslog(void)
 	use_syslog = 1;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 vlog(int prio, const char *fmt, va_list ap)
 {
 	if (use_syslog) {
