@@ -16,6 +16,8 @@
 #include "cli.h"
 #include "collect.h"
 #include "log.h"
+#include "message.h"
+#include "token.h"
 #include "render.h"
 #include "xmalloc.h"
 
@@ -122,14 +124,17 @@ out:
 
 /* The subscriber's name and attributes, when the store knows the address. */
 static void
-find_subscriber(struct store *st, const char *email, char **name, char **attrs)
+find_subscriber(struct store *st, const char *email, char **name, char **attrs,
+    int64_t *id)
 {
 	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT name, attributes FROM subscribers WHERE email_key = lower(?)");
+	    "SELECT name, attributes, id FROM subscribers WHERE email_key = lower(?)");
 
 	*name = *attrs = NULL;
+	*id = 0;
 	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 2);
 		*name = store_col_text(s, 0) ? xstrdup(store_col_text(s, 0)) : NULL;
 		*attrs = store_col_text(s, 1) ? xstrdup(store_col_text(s, 1)) : NULL;
 	} else {
@@ -137,6 +142,35 @@ find_subscriber(struct store *st, const char *email, char **name, char **attrs)
 		    email);
 	}
 	sqlite3_reset(s);
+}
+
+/*
+ * --format eml: the exact message the subscriber would get, built by the
+ * send stage's composer (real link tokens, headers, MIME), so a preview
+ * cannot drift from what `send` produces.
+ */
+static int
+build_eml(const struct config *cfg, const struct newsletter_conf *nl,
+    const struct digest *d, const struct recipient *r, int64_t subscriber_id,
+    struct buf *out, char **err)
+{
+	struct message_rcpt mr;
+	struct message_ctx *mc;
+	struct token_key *key;
+	int rc;
+
+	if ((key = token_key_load(cfg->secret_file, err)) == NULL)
+		return -1;
+	mc = message_ctx_new(cfg, nl, d, key);
+	memset(&mr, 0, sizeof(mr));
+	mr.subscriber_id = subscriber_id;
+	mr.email = r->email;
+	mr.name = r->name;
+	mr.attributes = r->attributes_json;
+	rc = message_build(mc, &mr, time(NULL), out, NULL, err);
+	message_ctx_free(mc);
+	token_key_free(key);
+	return rc;
 }
 
 int
@@ -160,6 +194,7 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	struct recipient r;
 	struct buf text = BUF_INIT, html = BUF_INIT, out = BUF_INIT;
 	char *err = NULL, *name = NULL, *attrs = NULL, *unsub = NULL;
+	int64_t subscriber_id = 0;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "f:o:s:", longopts,
@@ -197,10 +232,6 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(argv[0], "unexpected argument \"%s\"",
 		    argv[optind]);
-	if (fmt == FMT_EML && preview_eml == NULL) {
-		log_error("preview: --format eml: not available yet");
-		return EXIT_USAGE;
-	}
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
 	if ((nl = cli_newsletter(cli)) == NULL)
@@ -233,7 +264,7 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	}
 	memset(&r, 0, sizeof(r));
 	if (email) {
-		find_subscriber(cli->store, email, &name, &attrs);
+		find_subscriber(cli->store, email, &name, &attrs, &subscriber_id);
 		r.email = email;
 		r.name = name;
 		r.attributes_json = attrs;
@@ -267,8 +298,7 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 		buf_add(&out, html.data, html.len);
 		break;
 	case FMT_EML:
-		if (preview_eml(cli->cfg, nl, d, &r, text.data, text.len, html.data,
-		    html.len, &out, &err) == -1) {
+		if (build_eml(cli->cfg, nl, d, &r, subscriber_id, &out, &err) == -1) {
 			log_error("preview: building the message: %s", err);
 			free(err);
 			rc = EXIT_FAIL;

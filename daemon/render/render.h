@@ -94,18 +94,6 @@ int		 digest_check_part(const struct newsletter_conf *, int part,
 void		 render_date(time_t t, const char *tz, char *out, size_t outlen);
 
 /*
- * `herald preview --format eml`: the send stage defines this (in a file the
- * binary links anyway, e.g. cmd_send.c) to build the exact message a
- * subscriber would get from the rendered parts.  Weak: while undefined,
- * preview says the format is not available yet.  0, or -1 with *err.
- */
-int		 preview_eml(const struct config *, const struct newsletter_conf *,
-		    const struct digest *, const struct recipient *,
-		    const char *text, size_t text_len, const char *html,
-		    size_t html_len, struct buf *out, char **err)
-		    __attribute__((weak));
-
-/*
  * Checks that the newsletter's templates (and subject) compile; appends
  * file:line:col diagnostics to d.  Returns 0 when all compile.
  */
