@@ -152,6 +152,27 @@ bad:
 	return -1;
 }
 
+/*
+ * False when the day-of-month and month fields never meet (0 0 31 2 *).
+ * With either day field "*" a day must match both, else either (and a
+ * weekday always comes round).
+ */
+static bool
+cron_can_fire(const struct schedule *s)
+{
+	static const int maxd[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int m, d;
+
+	if (!s->dom_star && !s->dow_star)
+		return true;
+	for (m = 1; m <= 12; m++)
+		for (d = 1; (s->month >> m) & 1 && d <= maxd[m - 1]; d++)
+			if ((s->dom >> d) & 1)
+				return true;
+	return false;
+}
+
 int
 schedule_parse(const char *text, struct schedule *out, const char **why)
 {
@@ -248,6 +269,11 @@ schedule_parse(const char *text, struct schedule *out, const char **why)
 	out->dow = (uint8_t)bits[4];
 	out->dom_star = star[2];
 	out->dow_star = star[4];
+	if (!cron_can_fire(out)) {
+		*why = "no month it names has such a day (like 31 February), "
+		    "so it would never run";
+		return -1;
+	}
 	return 0;
 }
 
@@ -497,6 +523,9 @@ schedule_describe(const struct schedule *s, const char *text)
 	char dur[32];
 	int nh, nmin, h, mi, i;
 	bool all_months = (s->month & 0x1ffe) == 0x1ffe;
+	/* a "*" with a step ("*" "/2") is not every day */
+	bool all_dom = (s->dom & 0xfffffffeu) == 0xfffffffeu;
+	bool all_dow = (s->dow & 0x7f) == 0x7f;
 
 	if (s->every) {
 		duration_format(s->period, dur, sizeof(dur));
@@ -507,7 +536,7 @@ schedule_describe(const struct schedule *s, const char *text)
 	nmin = popcount64(s->minute);
 	if (nmin == 1 && nh >= 1 && nh <= 4 && all_months) {
 		mi = lowest(s->minute);
-		if (s->dom_star && s->dow_star)
+		if (all_dom && all_dow)
 			buf_adds(&b, "every day at ");
 		else
 			buf_adds(&b, "at ");
@@ -518,22 +547,21 @@ schedule_describe(const struct schedule *s, const char *text)
 				buf_adds(&b, i == nh ? " and " : ", ");
 			buf_printf(&b, "%02d:%02d", h, mi);
 		}
-		if (s->dom_star && s->dow_star)
+		if (all_dom && all_dow)
 			return buf_take(&b);
-		if (s->dom_star) {
+		if (all_dom && s->dom_star) {
 			buf_adds(&b, " on ");
 			describe_dow(&b, s->dow);
 			return buf_take(&b);
 		}
-		if (s->dow_star && popcount64(s->dom) == 1) {
+		if (all_dow && s->dow_star && popcount64(s->dom) == 1) {
 			buf_printf(&b, " on day %d of every month",
 			    lowest(s->dom));
 			return buf_take(&b);
 		}
 		buf_reset(&b);
 	}
-	if (nmin == 1 && nh == 24 && all_months && s->dom_star &&
-	    s->dow_star) {
+	if (nmin == 1 && nh == 24 && all_months && all_dom && all_dow) {
 		buf_printf(&b, "every hour at minute %d", lowest(s->minute));
 		return buf_take(&b);
 	}

@@ -132,6 +132,7 @@ static void
 test_next_utc(void **state)
 {
 	struct schedule s;
+	const char *why = NULL;
 
 	(void)state;
 	/* strictly after */
@@ -160,8 +161,14 @@ test_next_utc(void **state)
 	    utc(2026, 11, 24, 12, 0));
 	expect_next("every 6h", "UTC", utc(2026, 11, 24, 12, 0),
 	    utc(2026, 11, 24, 18, 0));
-	/* impossible */
-	s = parse_ok("0 0 31 2 *");
+	/* impossible: refused when parsed, and never found by next */
+	assert_int_equal(schedule_parse("0 0 31 2 *", &s, &why), -1);
+	assert_non_null(strstr(why, "never run"));
+	assert_int_equal(schedule_parse("0 0 30,31 2 */1", &s, &why), -1);
+	s = parse_ok("0 0 29 2 *");		/* leap years */
+	s = parse_ok("0 0 31 2 mon");		/* either day field */
+	s = parse_ok("0 0 31 1 *");
+	s.month = 1u << 2;
 	assert_true(schedule_next(&s, "UTC", utc(2026, 1, 1, 0, 0)) ==
 	    (time_t)-1);
 }
@@ -227,6 +234,11 @@ test_describe(void **state)
 	expect_describe("0 6 1 * *", "at 06:00 on day 1 of every month");
 	expect_describe("15 * * * *", "every hour at minute 15");
 	expect_describe("*/5 * * * *", "cron: */5 * * * *");
+	/* a step in a day field is not every day */
+	expect_describe("0 7 */2 * *", "cron: 0 7 */2 * *");
+	expect_describe("0 7 */2 * mon", "cron: 0 7 */2 * mon");
+	expect_describe("0 * */3 * *", "cron: 0 * */3 * *");
+	expect_describe("0 7 * * 0-6", "every day at 07:00");
 }
 
 static void
