@@ -280,11 +280,12 @@ static void
 config_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: herald [-c FILE] config check\n"
+	    "usage: herald [-c FILE] [-n ID] config check\n"
 	    "\n"
 	    "Validates the configuration and each newsletter's templates, then\n"
 	    "prints a summary: each newsletter, its schedule in words, the next\n"
-	    "run, its sources and its subscribers by status.\n"
+	    "run, its sources and its subscribers by status.  With -n ID, the\n"
+	    "summary shows that newsletter only.\n"
 	    "\n"
 	    "Every problem is printed to stderr as FILE:LINE:COL: MESSAGE; then\n"
 	    "the exit status is 2.  Warnings alone do not fail the check.\n"
@@ -369,7 +370,7 @@ out:
 }
 
 static void
-print_summary(const struct config *cfg, const char *path)
+print_summary(const struct config *cfg, const char *path, const char *only)
 {
 	char dur[32], local[64], utc[21];
 	struct stat sb;
@@ -419,8 +420,13 @@ print_summary(const struct config *cfg, const char *path)
 		const struct newsletter_conf *nl = &cfg->newsletters[i];
 		char *words = schedule_describe(&nl->schedule,
 		    nl->schedule_text);
-		time_t next = schedule_next(&nl->schedule, nl->timezone, now);
+		time_t next;
 
+		if (only && strcmp(only, nl->id) != 0) {
+			free(words);
+			continue;
+		}
+		next = schedule_next(&nl->schedule, nl->timezone, now);
 		printf("\nnewsletter %s: %s\n", nl->id, nl->title);
 		printf("  from: %s\n", nl->from);
 		if (nl->reply_to)
@@ -458,6 +464,18 @@ print_summary(const struct config *cfg, const char *path)
 	}
 }
 
+/* -n ID must name a newsletter of cfg; else an error (-1). */
+static int
+cli_newsletter_in(const struct config *cfg, const char *id)
+{
+	const char *why = NULL;
+
+	if (config_newsletter(cfg, id, &why) != NULL)
+		return 0;
+	log_error("newsletter %s: %s", id, why ? why : "not found");
+	return -1;
+}
+
 static int
 config_check(struct cli *cli)
 {
@@ -484,7 +502,9 @@ config_check(struct cli *cli)
 		    d.nerrors, d.nerrors == 1 ? "" : "s");
 		goto out;
 	}
-	print_summary(cfg, path);
+	if (cli->newsletter && cli_newsletter_in(cfg, cli->newsletter) == -1)
+		goto out;
+	print_summary(cfg, path, cli->newsletter);
 	rc = EXIT_OK;
 out:
 	diags_free(&d);

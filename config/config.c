@@ -514,16 +514,57 @@ get_duration(struct ctx *c, yaml_node_t *v, const char *path, long min,
 	return true;
 }
 
+/*
+ * Cleans an absolute path in place, lexically: no "//", "." or trailing
+ * "/", and "x/.." removed.  A folder is the identity of its source in the
+ * database, so "articles", "./articles/" and "/srv/x/../x/articles" must
+ * name it the same way (else an edit re-collects every file).
+ */
+static void
+path_clean(char *p)
+{
+	char *r = p, *w = p;
+
+	while (*r) {
+		char *seg;
+		size_t n;
+
+		while (*r == '/')
+			r++;
+		seg = r;
+		while (*r && *r != '/')
+			r++;
+		n = (size_t)(r - seg);
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (w > p && *--w != '/')
+				;
+			continue;
+		}
+		*w++ = '/';
+		memmove(w, seg, n);
+		w += n;
+	}
+	if (w == p)
+		*w++ = '/';
+	*w = '\0';
+}
+
 static char *
 resolve_path(const char *dir, const char *p)
 {
+	char *out;
+
 	if (p[0] == '/')
-		return xstrdup(p);
-	if (p[0] == '.' && p[1] == '/')
-		p += 2;
-	if (strcmp(dir, "/") == 0)
-		return xasprintf("/%s", p);
-	return xasprintf("%s/%s", dir, p);
+		out = xstrdup(p);
+	else if (strcmp(dir, "/") == 0)
+		out = xasprintf("/%s", p);
+	else
+		out = xasprintf("%s/%s", dir, p);
+	if (out[0] == '/')
+		path_clean(out);
+	return out;
 }
 
 static bool
@@ -1367,6 +1408,47 @@ absolute_dir(const char *dir)
 	return xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, dir);
 }
 
+/*
+ * A libyaml reader error (bad UTF-8, a control character) as file:line:col.
+ * libyaml gives a byte offset only, and past the start of a bad sequence:
+ * find that start, then its line and column.
+ */
+static void
+reader_error(struct diags *d, const char *name, const char *data, size_t len,
+    const yaml_parser_t *parser)
+{
+	size_t i, line = 1, col = 1, end = 0, k;
+	bool utf8;
+
+	while (end < len) {
+		unsigned char ch = (unsigned char)data[end];
+
+		k = ch < 0x80 ? 1 : ch >= 0xc2 && ch <= 0xdf ? 2 :
+		    ch >= 0xe0 && ch <= 0xef ? 3 : ch >= 0xf0 && ch <= 0xf4 ?
+		    4 : 0;
+		if (k == 0 || k > len - end || !utf8_valid(data + end, k))
+			break;
+		end += k;
+	}
+	if ((utf8 = end == len))	/* then a control character */
+		end = parser->problem_offset;
+	for (i = 0; i < end && i < len; i++) {
+		if (data[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)data[i] & 0xc0) != 0x80)
+			col++;
+	}
+	if (utf8)
+		diags_add(d, name, (int)line, (int)col, false, "%s (remove it)",
+		    parser->problem ? parser->problem :
+		    "a character YAML refuses");
+	else
+		diags_add(d, name, (int)line, (int)col, false, "not valid UTF-8 "
+		    "(%s); save the file as UTF-8", parser->problem ?
+		    parser->problem : "bad byte");
+}
+
 struct config *
 config_load_mem(const char *name, const char *dir, const char *data,
     size_t len, struct diags *d)
@@ -1393,32 +1475,20 @@ config_load_mem(const char *name, const char *dir, const char *data,
 	if (!yaml_parser_load(&parser, &doc)) {
 		size_t at = parser.problem_mark.index;
 
-		if (parser.error == YAML_READER_ERROR) {
-			/* libyaml gives a byte offset only: find line, col. */
-			size_t i, line = 1, col = 1;
-
-			for (i = 0; i < parser.problem_offset && i < len; i++) {
-				if (data[i] == '\n') {
-					line++;
-					col = 1;
-				} else if (((unsigned char)data[i] & 0xc0) != 0x80)
-					col++;
-			}
-			diags_add(d, name, (int)line, (int)col, false,
-			    "not valid UTF-8 (%s); save the file as UTF-8",
-			    parser.problem ? parser.problem : "bad byte");
-		} else if (at < len && data[at] == '\t')
+		if (parser.error == YAML_READER_ERROR)
+			reader_error(d, name, data, len, &parser);
+		else if (at < len && data[at] == '\t')
 			diags_add(d, name, (int)parser.problem_mark.line + 1,
 			    (int)parser.problem_mark.column + 1, false,
 			    "a tab character: YAML indents with spaces only "
 			    "(replace the tab with spaces)");
 		else
-		diags_add(d, name, (int)parser.problem_mark.line + 1,
-		    (int)parser.problem_mark.column + 1, false,
-		    "YAML syntax error: %s%s%s", parser.problem ?
-		    parser.problem : "cannot parse",
-		    parser.context ? " " : "",
-		    parser.context ? parser.context : "");
+			diags_add(d, name, (int)parser.problem_mark.line + 1,
+			    (int)parser.problem_mark.column + 1, false,
+			    "YAML syntax error: %s%s%s", parser.problem ?
+			    parser.problem : "cannot parse",
+			    parser.context ? " " : "",
+			    parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
 		return NULL;
 	}

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 run "$HERALD" config --help
-expect_rc 0; expect_out "usage: herald \[-c FILE\] config check"
+expect_rc 0; expect_out "usage: herald \[-c FILE\] \[-n ID\] config check"
 run "$HERALD" config check --help
 expect_rc 0; expect_out "FILE:LINE:COL"
 run "$HERALD" config
@@ -127,4 +127,43 @@ expect_rc 2; expect_err "^list.yml:1:1: expected a mapping"
 : > empty.yml
 run "$HERALD" -c empty.yml config check
 expect_rc 2; expect_err "empty.yml: the file is empty"
+
+# a tab indent is named as such; bad UTF-8 gets its own line and column
+printf 'database: x.db\nsmtp:\n\turl: smtp://127.0.0.1\n' > tab.yml
+run "$HERALD" -c tab.yml config check
+expect_rc 2; expect_err "^tab.yml:3:1: a tab character: YAML indents with spaces only"
+printf 'database: x.db\nnewsletters:\n  - id: a\n    title: caf\xe9 au lait\n' > latin1.yml
+run "$HERALD" -c latin1.yml config check
+expect_rc 2; expect_err "^latin1.yml:4:15: not valid UTF-8 .*save the file as UTF-8"
+
+# -n picks the newsletter summarised; an unknown one is an error
+run "$HERALD" -n weekly config check
+expect_rc 0 "-n weekly"
+expect_out "^newsletter weekly: Weekly"
+expect_no_out "^newsletter daily"
+run "$HERALD" -n nope config check
+expect_rc 2 "-n with an unknown id"; expect_err "newsletter nope: no newsletter has this id"
+
+# a cron expression that can never fire; one folder spelled two ways
+cat > never.yml <<'YML'
+newsletters:
+  - id: a
+    title: A
+    from: a@example.org
+    schedule: "0 7 31 2,4 *"
+    sources:
+      - folder: articles
+      - folder: ./articles/
+      - folder: sub/../articles
+YML
+run "$HERALD" -c never.yml config check
+expect_rc 2 "impossible schedule and duplicate folders"
+expect_err "^never.yml:5:15: newsletters\[0\].schedule: .*never run"
+expect_err "^never.yml:8:[0-9]+: newsletters\[0\].sources\[1\]: the same source is listed twice"
+expect_err "^never.yml:9:[0-9]+: newsletters\[0\].sources\[2\]: the same source is listed twice"
+sed -i -e 's/31 2,4/*\/2 */' -e '/\.\/articles\//d' -e '/sub\/\.\./d' never.yml
+run "$HERALD" -c never.yml config check
+expect_rc 0 "every other day"
+expect_out "schedule: cron: 0 7 \*/2 \* \* \(UTC\)"
+expect_out "folder $T/articles, every 15m"
 pass
