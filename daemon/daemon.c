@@ -46,14 +46,20 @@ on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		want_reload = 1;
-	else
-		want_stop = 1;
+	else if (want_stop < 2)
+		want_stop++;	/* a second signal abandons what is in flight */
 }
 
 bool
 daemon_stopping(void)
 {
 	return want_stop != 0;
+}
+
+volatile sig_atomic_t *
+daemon_stop_flag(void)
+{
+	return &want_stop;
 }
 
 static void

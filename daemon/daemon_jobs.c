@@ -5,6 +5,7 @@
 
 #include "collect.h"
 #include "log.h"
+#include "send.h"
 #include "xmalloc.h"
 
 struct nl_state {
@@ -98,16 +99,26 @@ step_collect(struct cli *cli, const struct newsletter_conf *nl)
 	return collect_run(cli->store, nl, false, NULL);
 }
 
-/* Assembles (when `fire`) and sends what is due; sets *next_retry. */
+/*
+ * Assembles a new issue (only when the schedule fired) or resumes the
+ * unfinished one, and sends what is due; *next_retry is when the next
+ * deferred delivery falls due (0: nothing waits).
+ */
 static int
 step_send(struct cli *cli, const struct newsletter_conf *nl, bool fire,
     time_t *next_retry)
 {
-	(void)cli;
-	(void)fire;
-	log_debug("daemon: %s: sending", nl->id);
-	*next_retry = 0;
-	return 0;
+	struct send_pass_opts po;
+	int rc;
+
+	memset(&po, 0, sizeof(po));
+	po.create = fire;
+	po.report = NULL;		/* summary lines go to the log */
+	po.stop = daemon_stop_flag();
+	rc = send_pass(cli, nl, &po, next_retry);
+	if (rc == EXIT_TEMP && *next_retry == 0 && !daemon_stopping())
+		*next_retry = time(NULL) + 60;	/* unreachable or locked: retry */
+	return rc;
 }
 
 time_t

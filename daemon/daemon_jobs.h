@@ -4,6 +4,7 @@
 #ifndef HERALD_DAEMON_JOBS_H
 #define HERALD_DAEMON_JOBS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -24,5 +25,7 @@ time_t			 daemon_tick(struct cli *, struct daemon_state *,
 			    time_t now);
 /* True once SIGTERM/SIGINT arrived (long steps poll this). */
 bool			 daemon_stopping(void);
+/* The flag itself, for the sender: 1 finish in flight, 2 abandon. */
+volatile sig_atomic_t	*daemon_stop_flag(void);
 
 #endif

@@ -7,12 +7,15 @@
  * an issue and makes one pass over its due deliveries (queue.c).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 
 #include "assemble.h"
 #include "cli.h"
@@ -22,6 +25,7 @@
 #include "message.h"
 #include "queue.h"
 #include "render.h"
+#include "send.h"
 #include "smtp.h"
 #include "store_queue.h"
 #include "token.h"
@@ -393,17 +397,63 @@ when(time_t t, char *out, size_t n)
 	}
 }
 
-int
-cmd_send(struct cli *cli, int argc, char **argv)
+/*
+ * Text for the operator: to `report` (the CLI's stdout), or to the log when
+ * report is NULL (the daemon).
+ */
+static void __attribute__((format(printf, 2, 3)))
+say(FILE *report, const char *fmt, ...)
 {
-	static const struct option longopts[] = {
-		{ "progress",	no_argument,	   NULL, 'P' },
-		{ "no-collect",	no_argument,	   NULL, 'N' },
-		CLI_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	const struct newsletter_conf *nl;
-	bool no_collect = false, want_progress = false, done = false;
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (report) {
+		fputs(buf_cstr(&b), report);
+		fputc('\n', report);
+		fflush(report);
+	} else
+		log_info("send: %s", buf_cstr(&b));
+	buf_free(&b);
+}
+
+/*
+ * Only one herald sends a newsletter at a time: an advisory lock on a file
+ * beside the database.  Returns the fd (kept open while sending), or -1
+ * when another process holds it (*busy) or on error.
+ */
+static int
+send_lock(const struct config *cfg, const char *newsletter, bool *busy)
+{
+	char *path = xasprintf("%s.send-%s.lock", cfg->database, newsletter);
+	int fd;
+
+	*busy = false;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		log_error("send: %s: %s", path, strerror(errno));
+	else if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		*busy = errno == EWOULDBLOCK;
+		if (*busy)
+			log_error("send: %s: another herald is sending this "
+			    "newsletter now (lock %s); try again when it is done",
+			    newsletter, path);
+		else
+			log_error("send: %s: %s", path, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+int
+send_pass(struct cli *cli, const struct newsletter_conf *nl,
+    const struct send_pass_opts *po, time_t *next_due)
+{
+	bool done = false, busy;
 	struct store_issue is;
 	struct store_queue_counts before, after;
 	struct queue_stats qs;
@@ -413,48 +463,38 @@ cmd_send(struct cli *cli, int argc, char **argv)
 	struct digest *d = NULL;
 	struct token_key *key = NULL;
 	struct smtp *sm = NULL;
+	struct buf line = BUF_INIT;
 	enum assemble_rc ar;
 	long nd = 0, npending = 0;
 	char *err = NULL, due[64];
-	int c, rc, qrc;
+	int rc = EXIT_FAIL, qrc, lockfd;
 
 	memset(&is, 0, sizeof(is));
 	memset(&snd, 0, sizeof(snd));
-	optind = 1;
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) !=
-	    -1) {
-		if (cli_common_opt(cli, c, optarg))
-			continue;
-		switch (c) {
-		case 'P':
-			want_progress = true;
-			break;
-		case 'N':
-			no_collect = true;
-			break;
-		case 'h':
-			usage_send(stdout);
-			return EXIT_OK;
-		default:
-			return cli_usage_error(argv[0], "unknown option");
+	if (next_due)
+		*next_due = 0;
+	if ((lockfd = send_lock(cli->cfg, nl->id, &busy)) == -1)
+		return busy ? EXIT_TEMP : EXIT_FAIL;
+	if (po->create)
+		ar = assemble_issue(cli->store, cli->cfg, nl, time(NULL), &is,
+		    &nd, &npending, &err);
+	else {
+		int found = store_issue_unfinished(cli->store, nl->id, &is);
+
+		ar = found == 1 ? ASSEMBLE_RESUMED : found == 0 ?
+		    ASSEMBLE_NOTHING : ASSEMBLE_ERR;
+		if (found == -1)
+			err = xasprintf("reading issues: %s",
+			    store_errmsg(cli->store));
+		if (found == 0) {
+			rc = EXIT_OK;
+			goto out;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(argv[0], "unexpected argument: %s",
-		    argv[optind]);
-	if ((rc = cli_open(cli)) != EXIT_OK)
-		return rc;
-	if ((nl = cli_newsletter(cli)) == NULL)
-		return EXIT_USAGE;
-	catch_signals();
-	rc = EXIT_FAIL;
-	collect_first(cli, nl, no_collect);
-	ar = assemble_issue(cli->store, cli->cfg, nl, time(NULL), &is, &nd,
-	    &npending, &err);
 	switch (ar) {
 	case ASSEMBLE_NOTHING:
-		printf("%s: nothing new to send (%ld new article%s, "
-		    "min_articles %ld)\n", nl->id, npending,
+		say(po->report, "%s: nothing new to send (%ld new article%s, "
+		    "min_articles %ld)", nl->id, npending,
 		    npending == 1 ? "" : "s", nl->min_articles);
 		rc = EXIT_OK;
 		goto out;
@@ -464,15 +504,14 @@ cmd_send(struct cli *cli, int argc, char **argv)
 		rc = ar == ASSEMBLE_BUSY ? EXIT_TEMP : EXIT_FAIL;
 		goto out;
 	case ASSEMBLE_NEW:
-		printf("%s: issue #%ld \"%s\" created for %ld subscriber%s\n",
+		say(po->report, "%s: issue #%ld \"%s\" created for %ld subscriber%s",
 		    nl->id, is.number, is.subject, nd, nd == 1 ? "" : "s");
 		break;
 	case ASSEMBLE_RESUMED:
-		printf("%s: resuming issue #%ld \"%s\"\n", nl->id, is.number,
+		say(po->report, "%s: resuming issue #%ld \"%s\"", nl->id, is.number,
 		    is.subject);
 		break;
 	}
-	fflush(stdout);
 	d = assemble_digest(cli->store, cli->cfg, nl, &is, &err);
 	if (d == NULL) {
 		log_error("send: issue #%ld: %s", is.number, err);
@@ -501,8 +540,8 @@ cmd_send(struct cli *cli, int argc, char **argv)
 	    cli->cfg->smtp.max_attempts : 8;
 	qo.build = build_one;
 	qo.build_arg = &snd;
-	qo.stop = &stop_flag;
-	if (want_progress) {
+	qo.stop = po->stop;
+	if (po->progress) {
 		qo.progress = show_progress;
 		qo.progress_arg = &prog;
 	}
@@ -515,21 +554,23 @@ cmd_send(struct cli *cli, int argc, char **argv)
 	}
 	store_issue_finish_if_done(cli->store, is.id, &done);
 	store_issue_counts(cli->store, is.id, &after);
-	printf("%s: issue #%ld: %ld sent, %ld deferred, %ld failed",
+	buf_printf(&line, "%s: issue #%ld: %ld sent, %ld deferred, %ld failed",
 	    nl->id, is.number, qs.sent, qs.deferred, qs.failed);
 	if (qs.skipped)
-		printf(", %ld skipped (unsubscribed)", qs.skipped);
+		buf_printf(&line, ", %ld skipped (unsubscribed)", qs.skipped);
 	if (qs.unreached)
-		printf(", %ld not attempted (server unreachable)",
+		buf_printf(&line, ", %ld not attempted (server unreachable)",
 		    qs.unreached);
-	printf(" in this pass\n");
+	say(po->report, "%s in this pass", buf_cstr(&line));
 	if (done)
-		printf("%s: issue #%ld is done: %ld sent, %ld failed in all\n",
+		say(po->report, "%s: issue #%ld is done: %ld sent, %ld failed in all",
 		    nl->id, is.number, after.sent, after.failed);
 	else {
 		when(after.next_due, due, sizeof(due));
-		printf("%s: issue #%ld: %ld waiting (%ld deferred); next due "
-		    "%s; run `herald send` again or let the daemon resume\n",
+		if (next_due)
+			*next_due = after.next_due;
+		say(po->report, "%s: issue #%ld: %ld waiting (%ld deferred); next due "
+		    "%s; run `herald send` again or let the daemon resume",
 		    nl->id, is.number, after.queued + after.deferred,
 		    after.deferred, due);
 	}
@@ -545,7 +586,7 @@ cmd_send(struct cli *cli, int argc, char **argv)
 	if (qs.stopped) {
 		log_error("send: interrupted: %ld in flight %s; run `herald "
 		    "send` again to resume", qs.inflight,
-		    stop_flag >= 2 ? "abandoned" : "finished");
+		    *po->stop >= 2 ? "abandoned" : "finished");
 		if (rc == EXIT_OK)
 			rc = EXIT_TEMP;
 	}
@@ -558,5 +599,57 @@ out:
 		digest_free(d);
 	free(err);
 	store_issue_clear(&is);
+	buf_free(&line);
+	close(lockfd);
 	return rc;
+}
+
+int
+cmd_send(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "progress",	no_argument,	   NULL, 'P' },
+		{ "no-collect",	no_argument,	   NULL, 'N' },
+		CLI_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct newsletter_conf *nl;
+	struct send_pass_opts po;
+	bool no_collect = false, want_progress = false;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) !=
+	    -1) {
+		if (cli_common_opt(cli, c, optarg))
+			continue;
+		switch (c) {
+		case 'P':
+			want_progress = true;
+			break;
+		case 'N':
+			no_collect = true;
+			break;
+		case 'h':
+			usage_send(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage_error(argv[0], "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument: %s",
+		    argv[optind]);
+	if ((rc = cli_open(cli)) != EXIT_OK)
+		return rc;
+	if ((nl = cli_newsletter(cli)) == NULL)
+		return EXIT_USAGE;
+	catch_signals();
+	collect_first(cli, nl, no_collect);
+	memset(&po, 0, sizeof(po));
+	po.create = true;
+	po.progress = want_progress;
+	po.report = stdout;
+	po.stop = &stop_flag;
+	return send_pass(cli, nl, &po, NULL);
 }
