@@ -22,10 +22,11 @@ cc -O2 -I"$root/lib" -I"$root/daemon/collect" "$here/feed_bench.c" \
 echo "== machine: $(nproc) cores, $(uname -m), libxml2 $(pkg-config --modversion libxml-2.0)"
 # CPU time, best of several runs for each (the build machine is shared and
 # its load moves the figures by a third either way).
-h=$(for i in 1 2 3 4 5; do "$work/feed_bench" "$corpus"/*.xml; done | tee /dev/stderr |
-    sort -t, -k5 -gr | head -1)
-p=$(for i in 1 2; do /usr/bin/python3 "$here/feedparser_bench.py" "$corpus"/*.xml; done |
-    tee /dev/stderr | sort -t, -k4 -gr | head -1)
+for i in 1 2 3 4 5; do "$work/feed_bench" "$corpus"/*.xml; done >"$work/h.txt"
+for i in 1 2; do /usr/bin/python3 "$here/feedparser_bench.py" "$corpus"/*.xml; done >"$work/p.txt"
+cat "$work/h.txt" "$work/p.txt"
+h=$(sort -t, -k5 -gr "$work/h.txt" | head -1)
+p=$(sort -t, -k4 -gr "$work/p.txt" | head -1)
 echo "best herald:     $h"
 echo "best feedparser: $p"
 hm=$(echo "$h" | sed -E 's/.* ([0-9.]+) MB\/s.*/\1/')
