@@ -31,6 +31,7 @@ struct run {
 	size_t		 failed;	/* sources */
 	size_t		 sources;
 	bool		 busy;		/* database locked: stop */
+	const char	*indent;	/* before each report line */
 };
 
 static const char *
@@ -58,8 +59,8 @@ say(struct run *r, const struct source_conf *src, bool error,
 	if (n < 0)
 		fatal("collect: out of memory");
 	if (r->report)
-		fprintf(r->report, "%s %s: %s\n", kind_name(src),
-		    src->location, msg);
+		fprintf(r->report, "%s%s %s: %s\n", r->indent ? r->indent :
+		    "", kind_name(src), src->location, msg);
 	else if (error)
 		log_warn("collect: %s %s: %s", kind_name(src), src->location,
 		    msg);
@@ -76,9 +77,9 @@ note_busy(struct run *r, enum store_rc rc)
 		r->busy = true;
 }
 
-/* Records a failure of the source and reports it. */
-static void
-source_failed(struct run *r, struct job *j, const char *why)
+/* Records a failure of the source; returns the failures in a row. */
+static long
+record_failure(struct run *r, struct job *j, const char *why)
 {
 	enum store_rc rc;
 	long failures = j->row.failures + 1;
@@ -90,6 +91,15 @@ source_failed(struct run *r, struct job *j, const char *why)
 		log_error("database: recording the failure of %s: %s",
 		    j->src->location, store_errmsg(r->st));
 	}
+	return failures;
+}
+
+/* Records a failure of the source and reports it. */
+static void
+source_failed(struct run *r, struct job *j, const char *why)
+{
+	long failures = record_failure(r, j, why);
+
 	say(r, j->src, true, "error: %s (%ld failure%s in a row)", why,
 	    failures, failures == 1 ? "" : "s");
 }
@@ -112,7 +122,9 @@ collect_feed(struct run *r, struct job *j)
 		f = feed_parse(q->body, q->len, q->effective_url ?
 		    q->effective_url : q->url, q->charset, &err);
 		if (f == NULL) {
-			char *why = xasprintf("not a feed: %s",
+			/* The parser's reason may already say "not a feed". */
+			char *why = err && strncmp(err, "not a feed", 10) == 0 ?
+			    xstrdup(err) : xasprintf("not a feed: %s",
 			    err ? err : "unknown reason");
 
 			source_failed(r, j, why);
@@ -209,11 +221,21 @@ collect_folder(struct run *r, struct job *j)
 		    NULL);
 	if (rc != STORE_OK || (rc = store_commit(r->st)) != STORE_OK)
 		goto dberr;
-	say(r, j->src, false, "%zu new", added);
+	if (bad == 0) {
+		say(r, j->src, false, "%zu new", added);
+		goto out;
+	}
+	/* Each bad file was reported above: one summary line, not two. */
 	if (bad > 1)
-		buf_printf(&errs, " (and %zu more files)", bad - 1);
-	if (bad)
-		source_failed(r, j, buf_cstr(&errs));
+		buf_printf(&errs, " (and %zu more file%s)", bad - 1,
+		    bad == 2 ? "" : "s");
+	{
+		long failures = record_failure(r, j, buf_cstr(&errs));
+
+		say(r, j->src, true, "%zu new, %zu file%s failed (%ld failure%s "
+		    "in a row)", added, bad, bad == 1 ? "" : "s", failures,
+		    failures == 1 ? "" : "s");
+	}
 	goto out;
 dberr:
 	note_busy(r, rc);
@@ -278,6 +300,11 @@ collect_many(struct store *st, const struct newsletter_conf *nls, size_t n,
 	}
 	fetch_all(reqs, nreqs);
 	for (i = 0; i < njobs && !r.busy; i++) {
+		/* Several newsletters: say whose sources these are. */
+		if (n > 1 && report && (i == 0 || jobs[i].nl != jobs[i - 1].nl)) {
+			fprintf(report, "newsletter %s:\n", jobs[i].nl->id);
+			r.indent = "  ";
+		}
 		if (jobs[i].src->kind == SOURCE_FOLDER)
 			collect_folder(&r, &jobs[i]);
 		else if (jobs[i].req)

@@ -187,7 +187,8 @@ parse_txt(struct entry *e, const char *s, size_t len, char **err)
 		}
 	}
 	if (e->title == NULL) {
-		*err = xstrdup("no title: the file is empty");
+		*err = xstrdup(len ? "no title: the file has only blank "
+		    "lines" : "no title: the file is empty");
 		return -1;
 	}
 	/* Does the body have a blank line between two non-blank ones? */
@@ -352,6 +353,11 @@ parse_front(struct entry *e, const char *s, size_t n, int line0, char **err)
 			goto out;
 		}
 		val = (const char *)v->data.scalar.value;
+		/* "date:" or "date: ~" is the same as leaving it out. */
+		if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    (*val == '\0' || strcmp(val, "~") == 0 ||
+		    strcmp(val, "null") == 0))
+			continue;
 		if (slot == NULL) {
 			if (parse_date(val, &e->published) == -1) {
 				*err = xasprintf("front matter line %d: date: "
@@ -443,8 +449,9 @@ parse_md(struct entry *e, const char *s, size_t len, char **err)
 	/* Front matter: "---" on the first line, up to "---" or "...". */
 	if (next_line(s, len, &pos, &line, &n) && fence_line(line, n, false)) {
 		size_t start = pos;
+		bool closed = false;
 
-		while (next_line(s, len, &pos, &line, &n)) {
+		while (!closed && next_line(s, len, &pos, &line, &n)) {
 			if (!fence_line(line, n, true))
 				continue;
 			if (parse_front(e, s + start, (size_t)(line - s) - start,
@@ -452,7 +459,13 @@ parse_md(struct entry *e, const char *s, size_t len, char **err)
 				return -1;
 			body = s + pos;
 			bodylen = len - pos;
-			break;
+			closed = true;
+		}
+		/* Else the title would be "---" and the keys the body. */
+		if (!closed) {
+			*err = xstrdup("front matter opened with --- on line 1 "
+			    "is not closed (end it with a --- line)");
+			return -1;
 		}
 	}
 	/* No title in front matter: the first non-empty line is the title. */
@@ -598,7 +611,7 @@ folder_list(const char *dir, char ***names, size_t *n, char **err)
 	*names = NULL;
 	*n = 0;
 	if ((d = opendir(dir)) == NULL) {
-		*err = xstrdup(strerror(errno));
+		*err = xasprintf("cannot read the folder: %s", strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -606,8 +619,9 @@ folder_list(const char *dir, char ***names, size_t *n, char **err)
 
 		if (!folder_name_wanted(de->d_name))
 			continue;
+		/* An empty file is one still being created: not yet. */
 		if (fstatat(dirfd(d), de->d_name, &sb, 0) == -1 ||
-		    !S_ISREG(sb.st_mode))
+		    !S_ISREG(sb.st_mode) || sb.st_size == 0)
 			continue;
 		if (len == cap) {
 			cap = cap ? cap * 2 : 16;

@@ -224,6 +224,13 @@ def test_not_a_feed(srv, root):
     check(p.returncode == 1 and ("feed %s: error: not a feed: " % u) in p.stdout,
           "an HTML page is not a feed", p)
     c.cleanup()
+    write(os.path.join(root, "empty.xml"), "")
+    u = srv.url("/empty.xml")
+    c = Case("emptydoc", [("feed", u)])
+    p = c.run("collect")
+    check(p.returncode == 1 and "feed %s: error: not a feed: " % u in p.stdout and
+          "not a feed: not a feed" not in p.stdout, "an empty document, said once", p)
+    c.cleanup()
 
 
 def test_folder(srv, root):
@@ -266,6 +273,45 @@ def test_folder(srv, root):
     c.cleanup()
 
 
+def test_folder_files(srv, root):
+    """What an operator drops into a folder: BOM and CRLF, a bare title,
+    a file still being written, a bad file next to a missing folder."""
+    write(os.path.join(root, "ok.xml"), rss([("k", "K")]))
+    u = srv.url("/ok.xml")
+    c = Case("files", [("folder", "articles"), ("folder", "missing"), ("feed", u)])
+    d = os.path.join(c.dir, "articles")
+    loc = os.path.join(c.dir, "articles")
+    write(os.path.join(d, "bom.txt"), b"\xef\xbb\xbfBOM title\r\nLine one\r\nsame para\r\n\r\nPara two\r\n",
+          mode="wb")
+    write(os.path.join(d, "bare.txt"), "Only a title\n")
+    write(os.path.join(d, "growing.txt"), "")          # being created: not yet
+    write(os.path.join(d, "bad.txt"), b"Title\n\xff\n", mode="wb")
+    p = c.run("collect")
+    check(p.returncode == 1, "bad file and missing folder: exit 1", p)
+    check("folder %s: error: bad.txt: not valid UTF-8 (line 2)" % loc in p.stdout, "bad file named", p)
+    check(p.stdout.count("bad.txt") == 1, "the bad file is reported once", p)
+    check("folder %s: 2 new, 1 file failed (1 failure in a row)" % loc in p.stdout,
+          "one summary line for the folder", p)
+    check("growing.txt" not in p.stdout, "an empty file is not an error", p)
+    check("folder %s: error: cannot read the folder: No such file or directory (1 failure in a row)"
+          % os.path.join(c.dir, "missing") in p.stdout, "missing folder explained", p)
+    check("feed %s: 1 new (1 seen)" % u in p.stdout, "the feed is still collected", p)
+    rows = dict(c.sql("SELECT guid, title FROM articles"))
+    check(rows.get("file:bom.txt") == "BOM title", "no U+FEFF in the title: %r" % rows)
+    check(rows.get("file:bare.txt") == "Only a title", "a bare title: %r" % rows)
+    text = c.sql("SELECT text FROM articles WHERE guid = 'file:bom.txt'")[0][0]
+    check(text == "Line one same para\n\nPara two", "CRLF paragraphs: %r" % text)
+    st = c.run("status")
+    check("FAILING (1 in a row): cannot read the folder" in st.stdout, "status shows the error", st)
+    # the file is finished and renamed in; the bad one fixed
+    write(os.path.join(d, "growing.txt"), "Grown\n\nBody\n")
+    write(os.path.join(d, "bad.txt"), "Fixed\n")
+    os.makedirs(os.path.join(c.dir, "missing"))
+    p = c.run("collect")
+    check(p.returncode == 0 and "folder %s: 2 new" % loc in p.stdout, "both collected now", p)
+    c.cleanup()
+
+
 def test_newsletters(srv, root):
     write(os.path.join(root, "n1.xml"), rss([("x", "X")]))
     write(os.path.join(root, "n2.xml"), rss([("y", "Y"), ("z", "Z")]))
@@ -274,6 +320,9 @@ def test_newsletters(srv, root):
     p = c.run("collect")
     check(p.returncode == 0 and "1 new" in p.stdout and "2 new" in p.stdout,
           "every newsletter collected without -n", p)
+    check(p.stdout == "newsletter one:\n  feed %s: 1 new (1 seen)\n"
+          "newsletter two:\n  feed %s: 2 new (2 seen)\n" % (u1, u2),
+          "each newsletter's sources under its name", p)
     p = c.run("-n", "two", "collect")
     check(p.returncode == 0 and u1 not in p.stdout and u2 in p.stdout, "-n picks one", p)
     p = c.run("collect", "-n", "nope")
@@ -291,7 +340,7 @@ def main():
     try:
         for t in (test_conditional_get, test_twice_without_cache, test_gzip, test_redirects,
                   test_permanent_redirect, test_slow_and_big, test_failure_keeps_state,
-                  test_not_a_feed, test_folder, test_newsletters):
+                  test_not_a_feed, test_folder, test_folder_files, test_newsletters):
             t0 = time.monotonic()
             n = len(FAILED)
             t(srv, root)

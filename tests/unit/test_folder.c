@@ -225,6 +225,23 @@ test_md_titles_and_dates(void **state)
 	assert_null(f);
 	assert_non_null(strstr(err, "url"));
 	free(err);
+
+	/* Unclosed front matter: an error, not the title "---". */
+	f = parse("open.md", "---\ntitle: Open\nBody\n", &err);
+	assert_null(f);
+	assert_non_null(strstr(err, "not closed"));
+	free(err);
+
+	/* "key:" with no value is the same as leaving the key out. */
+	f = parse("e.md", "---\ntitle:\ndate:\nauthor: ~\nurl:\n---\n"
+	    "# First line\nbody\n", &err);
+	assert_null(err);
+	assert_non_null(f);
+	assert_string_equal(f->entries[0].title, "First line");
+	assert_int_equal(f->entries[0].published, 1000);
+	assert_null(f->entries[0].author);
+	assert_null(f->entries[0].url);
+	feed_free(f);
 }
 
 static void
@@ -274,6 +291,8 @@ test_list_and_read(void **state)
 	assert_non_null(mkdtemp(dir));
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		put(dir, files[i], "Title\nbody\n", 11);
+	/* An empty file is one still being created: not listed yet. */
+	put(dir, "new.txt", "", 0);
 	p = xasprintf("%s/sub.txt", dir);
 	assert_int_equal(mkdir(p, 0700), 0);
 	assert_null(folder_read(p, &err));	/* a directory */
@@ -315,6 +334,9 @@ test_list_and_read(void **state)
 	free(err);
 
 	/* Clean up. */
+	p = xasprintf("%s/new.txt", dir);
+	unlink(p);
+	free(p);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		p = xasprintf("%s/%s", dir, files[i]);
 		unlink(p);
