@@ -128,10 +128,20 @@ one_done(const struct smtp_outcome *o, void *arg)
 static void
 usage_send_test(FILE *f)
 {
-	fprintf(f, "usage: herald send-test --to EMAIL [--issue N] "
-	    "[--no-collect]\n"
-	    "Builds the next issue (or issue N) for EMAIL and sends it now; "
-	    "records nothing.\n");
+	fprintf(f,
+	    "usage: herald send-test --to EMAIL [--issue N] [--no-collect]\n"
+	    "\n"
+	    "Sends one digest to EMAIL now, by hand, through the configured SMTP\n"
+	    "relay: the next issue (the articles no issue has carried yet, after\n"
+	    "collecting) or, with --issue N, issue N as it was sent.  Records no\n"
+	    "issue and no delivery; prints the server's final reply.\n"
+	    "\n"
+	    "  --to EMAIL      the address to send to (need not be a subscriber)\n"
+	    "  --issue N       send issue N instead of the next one\n"
+	    "  --no-collect    do not poll the sources first\n"
+	    "\n"
+	    "Exit: 0 accepted, 1 refused by the server (5xx), 2 usage or config\n"
+	    "error, 3 server unreachable or a temporary refusal (4xx).\n");
 }
 
 int
@@ -377,9 +387,24 @@ show_progress(const struct queue_stats *st, void *arg)
 static void
 usage_send(FILE *f)
 {
-	fprintf(f, "usage: herald send [--progress] [--no-collect]\n"
-	    "Collects, assembles an issue (or resumes the unfinished one) and "
-	    "makes one\npass over its due deliveries.\n");
+	fprintf(f,
+	    "usage: herald send [--progress] [--no-collect]\n"
+	    "\n"
+	    "Collects, then assembles an issue from the new articles (or resumes\n"
+	    "the unfinished issue) and makes one pass over its due deliveries:\n"
+	    "each active subscriber gets the issue once.  Temporarily refused\n"
+	    "messages (4xx, dropped connections) are deferred with backoff and\n"
+	    "wait for the daemon or the next `herald send`; permanently refused\n"
+	    "ones (5xx) are failed with the server's reply.  SIGTERM or Ctrl-C\n"
+	    "stops cleanly: run `herald send` again to resume.\n"
+	    "\n"
+	    "  --progress      a live progress bar (a line every few seconds when\n"
+	    "                  stderr is not a terminal)\n"
+	    "  --no-collect    do not poll the sources first\n"
+	    "\n"
+	    "Exit: 0 done (or nothing new), 1 some delivery failed in this pass,\n"
+	    "2 usage or config error, 3 server unreachable, interrupted, or\n"
+	    "another herald is sending this newsletter.\n");
 }
 
 static void
