@@ -253,6 +253,10 @@ cmd_init(struct cli *cli, int argc, char **argv)
 			    why);
 			rc = strcmp(why, "it exists already") == 0 ?
 			    EXIT_USAGE : EXIT_FAIL;
+			/* all or nothing: a retry must not find half a set */
+			while (i-- > 0)
+				unlink(files[i].path);
+			log_error("init: nothing written");
 			goto out;
 		}
 	}

@@ -68,4 +68,18 @@ run "$HERALD" init demo
 expect_rc 2 "second init"
 run "$HERALD" init a b
 expect_rc 2 "two dirs"
+
+# a write that fails half way (here: a file size limit) leaves no files, so
+# a second try is not refused for files of the first
+run bash -c "trap '' XFSZ; ulimit -f 6; exec \"$HERALD\" init full"
+expect_rc 1 "init that cannot write everything"
+expect_err "cannot write: File too large"
+[ -z "$(find full -type f)" ] || fail "init left half a set: $(find full -type f)"
+run "$HERALD" init full
+expect_rc 0 "init again once there is room"
+
+# DIR is a file; DIR cannot be created
+touch afile
+run "$HERALD" init afile
+expect_rc 1; expect_err "^herald: init: afile: cannot create the directory: Not a directory"
 pass
