@@ -454,7 +454,7 @@ get_double(struct ctx *c, yaml_node_t *v, const char *path, double min,
 	x = strtod(s, &end);
 	if (*s == '\0' || *end != '\0' || errno || !(x >= min && x <= max) ||
 	    strpbrk(s, "xXnN") != NULL) {
-		err_at(c, v, "%s: expected a number from %g to %g, got %s",
+		err_at(c, v, "%s: expected a number from %.15g to %.15g, got %s",
 		    path, min, max, quote(s, q));
 		return false;
 	}

@@ -166,4 +166,9 @@ run "$HERALD" -c never.yml config check
 expect_rc 0 "every other day"
 expect_out "schedule: cron: 0 7 \*/2 \* \* \(UTC\)"
 expect_out "folder $T/articles, every 15m"
+
+# number limits are written out, not as 1e+06
+printf 'smtp:\n  rate: 2000000\nnewsletters:\n  - id: a\n    title: A\n    from: a@example.org\n    schedule: every 1h\n    sources: [{folder: .}]\n' > rate.yml
+run "$HERALD" -c rate.yml config check
+expect_rc 2; expect_err "^rate.yml:2:9: smtp.rate: expected a number from 0 to 1000000, got '2000000'"
 pass
