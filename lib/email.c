@@ -148,7 +148,7 @@ local_valid(const char *s, size_t n, const char **why)
 static bool
 domain_valid(const char *s, size_t n, const char **why)
 {
-	size_t i = 0, labels = 0;
+	size_t i = 0, labels = 0, last = 0, d;
 
 	if (n == 0) {
 		*why = "the domain after @ is empty";
@@ -202,10 +202,18 @@ domain_valid(const char *s, size_t n, const char **why)
 			return false;
 		}
 		labels++;
+		last = start;
 		i++;		/* past the dot (or past the end) */
 	}
 	if (labels < 2) {
 		*why = "the domain has no dot";
+		return false;
+	}
+	/* No top-level domain is all digits (RFC 3696): a@1.2.3.4 is an IP. */
+	for (d = last; d < n && s[d] >= '0' && s[d] <= '9'; d++)
+		;
+	if (d == n) {
+		*why = "the domain ends in a number (an IP address, or a typo)";
 		return false;
 	}
 	return true;

@@ -64,6 +64,8 @@ test_bad(void **state)
 		{ "\"unterminated@example.org", "no @" },
 		{ "alice@b\xc3(.example", "UTF-8" },
 		{ "al\xff" "ice@example.org", "UTF-8" },
+		{ "alice@1.2.3.4", "number" },		/* an IP without [] */
+		{ "alice@example.123", "number" },
 	};
 	char local[80], label[80], big[300];
 	size_t i;
