@@ -103,6 +103,19 @@ store_source_ok(struct store *st, long long id, time_t now, const char *etag,
 }
 
 enum store_rc
+store_source_validators(struct store *st, long long id, const char *etag,
+    const char *last_modified)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE sources SET etag = ?2, "
+	    "last_modified = ?3 WHERE id = ?1");
+
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, etag);
+	bind_text(s, 3, last_modified);
+	return step_done(s);
+}
+
+enum store_rc
 store_source_fail(struct store *st, long long id, time_t now,
     const char *error, long *failures)
 {

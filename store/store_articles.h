@@ -43,6 +43,13 @@ enum store_rc	 store_source_ok(struct store *, long long id, time_t now,
 		    const char *etag, const char *last_modified,
 		    const char *title);
 /*
+ * A full (200) response: its ETag and Last-Modified replace the stored ones,
+ * NULL included, so validators a server no longer sends are not sent back
+ * (a stale If-None-Match outranks If-Modified-Since and defeats the 304).
+ */
+enum store_rc	 store_source_validators(struct store *, long long id,
+		    const char *etag, const char *last_modified);
+/*
  * A failed poll: stores error, sets last_fetch, adds one to failures and
  * returns the new count in *failures.  Everything else is kept.
  */

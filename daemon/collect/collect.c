@@ -146,6 +146,9 @@ collect_feed(struct run *r, struct job *j)
 	}
 	rc = store_source_ok(r->st, j->row.id, r->now, q->etag_out,
 	    q->last_modified_out, f ? f->title : NULL);
+	if (rc == STORE_OK && f)
+		rc = store_source_validators(r->st, j->row.id, q->etag_out,
+		    q->last_modified_out);
 	if (rc == STORE_OK && q->permanent_url)
 		rc = store_source_moved(r->st, j->row.id, q->permanent_url);
 	if (rc != STORE_OK || (rc = store_commit(r->st)) != STORE_OK)

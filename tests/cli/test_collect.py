@@ -120,6 +120,20 @@ def test_twice_without_cache(srv, root):
     p = c.run("collect")
     check(p.returncode == 0 and "0 new (3 seen)" in p.stdout, "collecting twice adds nothing", p)
     check(c.sql("SELECT count(*) FROM articles") == [(3,)], "3 articles")
+    # validators from an earlier response that this server no longer sends
+    # are dropped after a full response, not sent back for ever
+    con = sqlite3.connect(c.db)
+    con.execute("UPDATE sources SET etag = '\"stale\"', "
+                "last_modified = 'Mon, 01 Jan 2024 00:00:00 GMT'")
+    con.commit()
+    con.close()
+    c.run("collect")
+    check(c.sql("SELECT etag, last_modified FROM sources") == [(None, None)],
+          "validators of a 200 without them: %r" % c.sql("SELECT etag, last_modified FROM sources"))
+    c.run("collect")
+    h = srv.requests_for("/nocache/nc.xml")[-1]["headers"]
+    check("if-none-match" not in h and "if-modified-since" not in h,
+          "no stale conditional headers: %s" % h)
     c.cleanup()
 
 
