@@ -1607,7 +1607,8 @@ config_default_path(const char *explicit_path)
 {
 	const char *env;
 
-	if (explicit_path && *explicit_path)
+	/* -c "" (an unset variable in a script) must not mean "any file" */
+	if (explicit_path)
 		return explicit_path;
 	env = getenv("HERALD_CONFIG");
 	if (env && *env)

@@ -145,7 +145,9 @@ void		 config_free(struct config *);
 /*
  * Which config file to use: explicit (-c), else $HERALD_CONFIG, else
  * ./herald.yml, else /etc/herald/herald.yml.  Returns a pointer to a static
- * or to explicit; never NULL (the last candidate when none exists).
+ * or to explicit; never NULL (the last candidate when none exists).  An
+ * empty explicit path is returned as it is (then fails to open): -c "" is a
+ * mistake, not a request for the defaults.
  */
 const char	*config_default_path(const char *explicit_path);
 

@@ -73,6 +73,13 @@ run "$HERALD" -c ../herald.yml config check
 expect_rc 0 "-c before"
 run "$HERALD" config check -c ../herald.yml
 expect_rc 0 "-c after"
+# an empty -c (an unset variable in a script) is not "use the default"
+cp ../herald.yml herald.yml
+run "$HERALD" -c "" config check
+expect_rc 2 "-c with an empty name"
+run "$HERALD" -c "" status
+expect_rc 2 "-c with an empty name, another command"
+rm herald.yml
 cd "$T"
 
 # subscriber counts from an existing database, opened read-only
