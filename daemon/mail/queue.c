@@ -320,8 +320,13 @@ queue_run(const struct queue_opts *op, struct queue_stats *stats)
 		smtp_run(op->smtp, 100, on_done, &q);
 		if (q.connfails >= connfail_limit)
 			stats->unreachable = true;
-		if (q.npend > 0 && mono() - q.first_pend >=
-		    QUEUE_BATCH_MS / 1000.0)
+		/*
+		 * Commit what the server answered in this turn now: a crash
+		 * can then only re-send what was in flight.  Outcomes that
+		 * arrive together share one commit (WAL, synchronous=NORMAL:
+		 * no fsync per commit).
+		 */
+		if (q.npend > 0)
 			flush(&q);
 		if (op->progress && mono() - last_progress >= 0.1) {
 			last_progress = mono();

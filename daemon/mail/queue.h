@@ -22,11 +22,11 @@
  * the rows are left untouched (no attempt counted) and, after a run of
  * such errors with nothing sent, the pass stops early: `unreachable`.
  *
- * Outcomes are committed in batches: at most QUEUE_BATCH outcomes or
- * QUEUE_BATCH_MS milliseconds after the first uncommitted one, whichever
- * comes first.  A crash (kill -9) can therefore re-send at most the
- * messages in flight (connections) plus the outcomes not yet committed
- * (< QUEUE_BATCH).  On *stop >= 1 (SIGTERM) no new row is taken, the
+ * Outcomes are committed as the server answers: after every turn of the
+ * SMTP event loop, the outcomes that arrived in it share one commit (at
+ * most QUEUE_BATCH).  A crash (kill -9) can therefore re-send only the
+ * messages in flight (at most smtp.connections) and those whose final
+ * reply arrived in the turn being committed.  On *stop >= 1 (SIGTERM) no new row is taken, the
  * transfers in flight finish, everything is committed, and the pass
  * returns: a resumed pass sends no duplicate.  On *stop >= 2 in-flight
  * transfers are abandoned (their rows stay due).
@@ -46,7 +46,6 @@
 
 #define QUEUE_CHUNK	256
 #define QUEUE_BATCH	256
-#define QUEUE_BATCH_MS	100
 
 /* A message the build function fills; the queue owns and reuses it. */
 struct queue_msg {
