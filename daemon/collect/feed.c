@@ -420,12 +420,151 @@ repair_amp(const char *p, size_t n, size_t i, const char *dtd, size_t dtdlen,
 	return i + 1;
 }
 
+#define REPAIR_MAX_DEPTH	256	/* open elements tracked for repair */
+
+/*
+ * The open elements, as names in the input: an end tag that closes an
+ * ancestor closes what was left open inside it (an unclosed <b> in an
+ * RSS description must not swallow the rest of the feed), and an end tag
+ * that closes nothing is dropped.
+ */
+struct open_els {
+	const char	*name[REPAIR_MAX_DEPTH];
+	size_t		 len[REPAIR_MAX_DEPTH];
+	size_t		 n;
+	size_t		 untracked;	/* opened beyond REPAIR_MAX_DEPTH */
+};
+
+/* HTML elements that have no end tag, written unclosed in RSS by hand. */
+static bool
+html_void_name(const char *s, size_t n)
+{
+	static const char *const v[] = { "br", "hr", "img", "wbr", "col",
+	    "area", "input", "param", "source", "embed", "track" };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strlen(v[i]) == n && ascii_ncasecmp(s, v[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* Copies p[i..e) with references repaired and forbidden controls dropped. */
+static void
+repair_span(const char *p, size_t i, size_t e, const char *dtd, size_t dtdlen,
+    struct buf *out)
+{
+	while (i < e) {
+		size_t start = i;
+		unsigned char c;
+
+		while (i < e && (c = (unsigned char)p[i]) != '&' &&
+		    (c >= 0x20 || c == '\t' || c == '\n' || c == '\r'))
+			i++;
+		buf_add(out, p + start, i - start);
+		if (i >= e)
+			break;
+		if (p[i] == '&')
+			i = repair_amp(p, e, i, dtd, dtdlen, out);
+		else
+			i++;
+	}
+}
+
+/*
+ * A start or end tag at p[i] ('<' then a name start or '/'): written out
+ * with the element stack kept.  Returns the index after it, or 0 when it is
+ * not a complete tag (the caller escapes the '<').
+ */
+static size_t
+repair_tag(const char *p, size_t n, size_t i, struct open_els *st,
+    const char *dtd, size_t dtdlen, struct buf *out)
+{
+	bool end = p[i + 1] == '/';
+	size_t j = i + (end ? 2 : 1), k = j, e;
+	char quote = 0;
+
+	if (k >= n || !is_name_start((unsigned char)p[k]))
+		return 0;
+	while (k < n && is_name_char((unsigned char)p[k]))
+		k++;
+	for (e = k; e < n; e++) {
+		char c = p[e];
+
+		if (quote) {
+			if (c == quote)
+				quote = 0;
+		} else if (c == '"' || c == '\'')
+			quote = c;
+		else if (c == '>')
+			break;
+		else if (c == '<')
+			return 0;
+	}
+	if (e >= n)
+		return 0;
+	if (!end) {
+		bool selfclose = p[e - 1] == '/';
+
+		repair_span(p, i, e, dtd, dtdlen, out);
+		if (selfclose) {
+			buf_addc(out, '>');
+		} else if (html_void_name(p + j, k - j)) {
+			/* <br> without </br>: written <br/>. */
+			size_t m = e + 1;
+
+			while (m < n && (p[m] == ' ' || p[m] == '\n' ||
+			    p[m] == '\r' || p[m] == '\t'))
+				m++;
+			if (m + 2 + (k - j) <= n && p[m] == '<' && p[m + 1] == '/' &&
+			    memcmp(p + m + 2, p + j, k - j) == 0 &&
+			    !is_name_char((unsigned char)p[m + 2 + (k - j)])) {
+				buf_addc(out, '>');
+				goto push;
+			}
+			buf_adds(out, "/>");
+		} else {
+			buf_addc(out, '>');
+push:
+			if (st->n < REPAIR_MAX_DEPTH) {
+				st->name[st->n] = p + j;
+				st->len[st->n] = k - j;
+				st->n++;
+			} else
+				st->untracked++;
+		}
+		return e + 1;
+	}
+	if (st->untracked > 0) {
+		st->untracked--;
+		buf_add(out, p + i, e + 1 - i);
+		return e + 1;
+	}
+	/* The innermost open element of that name, exactly, else in any case. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t d = st->n; d-- > 0;) {
+			if (st->len[d] != k - j || (pass == 0 ?
+			    memcmp(st->name[d], p + j, k - j) != 0 :
+			    ascii_ncasecmp(st->name[d], p + j, k - j) != 0))
+				continue;
+			while (st->n > d) {
+				st->n--;
+				buf_adds(out, "</");
+				buf_add(out, st->name[st->n], st->len[st->n]);
+				buf_addc(out, '>');
+			}
+			return e + 1;
+		}
+	return e + 1;		/* closes nothing: dropped */
+}
+
 static void
 feed_repair(const char *p, size_t n, struct buf *out)
 {
 	const char *dtd = NULL;
-	size_t dtdlen = 0, i = 0;
+	size_t dtdlen = 0, i = 0, next;
+	struct open_els st;
 
+	st.n = st.untracked = 0;
 	buf_grow(out, n + n / 16 + 64);
 	while (i < n) {
 		size_t start = i;
@@ -458,8 +597,12 @@ feed_repair(const char *p, size_t n, struct buf *out)
 				buf_add(out, s, dtdlen);
 				i = e;
 			} else if (left >= 2 && (is_name_start((unsigned char)s[1]) ||
+			    s[1] == '/') &&
+			    (next = repair_tag(p, n, i, &st, dtd, dtdlen, out)) > 0) {
+				i = next;
+			} else if (left >= 2 && (is_name_start((unsigned char)s[1]) ||
 			    s[1] == '/' || s[1] == '!')) {
-				buf_addc(out, '<');
+				buf_addc(out, '<');	/* incomplete: libxml2 recovers */
 				i++;
 			} else {
 				buf_adds(out, "&lt;");
@@ -611,7 +754,7 @@ el_is(const xmlNode *n, enum ns want, const char *name)
 	const char *local;
 
 	return n->type == XML_ELEMENT_NODE && el_ns(n, &local) == want &&
-	    local != NULL && strcmp(local, name) == 0;
+	    local != NULL && ascii_casecmp(local, name) == 0;
 }
 
 /* The value of attribute name in namespace class want (NS_CORE: none). */
@@ -1078,9 +1221,9 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 		ns = el_ns(c, &l);
 		switch (ns) {
 		case NS_CORE:
-			if (strcmp(l, "title") == 0)
+			if (ascii_casecmp(l, "title") == 0)
 				SET_ONCE(cd->title[P_TITLE_CORE], c);
-			else if (strcmp(l, "link") == 0) {
+			else if (ascii_casecmp(l, "link") == 0) {
 				if (attr(c, NS_CORE, "href") != NULL) {
 					int s = link_slot(c);
 
@@ -1088,74 +1231,74 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 						SET_ONCE(cd->link[s], c);
 				} else
 					SET_ONCE(cd->link[P_LINK_TEXT], c);
-			} else if (strcmp(l, "guid") == 0 || strcmp(l, "id") == 0) {
+			} else if (ascii_casecmp(l, "guid") == 0 || ascii_casecmp(l, "id") == 0) {
 				SET_ONCE(cd->id, c);
-				if (strcmp(l, "guid") == 0) {
+				if (ascii_casecmp(l, "guid") == 0) {
 					const char *pl = attr(c, NS_CORE, "isPermaLink");
 
 					if (pl == NULL || ascii_casecmp(pl, "true") == 0)
 						SET_ONCE(cd->guid_link, c);
 				}
-			} else if (strcmp(l, "pubDate") == 0 ||
-			    strcmp(l, "published") == 0 || strcmp(l, "issued") == 0)
+			} else if (ascii_casecmp(l, "pubDate") == 0 ||
+			    ascii_casecmp(l, "published") == 0 || ascii_casecmp(l, "issued") == 0)
 				SET_ONCE(cd->pub[P_PUB_CORE], c);
-			else if (strcmp(l, "created") == 0)
+			else if (ascii_casecmp(l, "created") == 0)
 				SET_ONCE(cd->pub[P_PUB_CREATED], c);
-			else if (strcmp(l, "updated") == 0 ||
-			    strcmp(l, "modified") == 0 || strcmp(l, "lastBuildDate") == 0)
+			else if (ascii_casecmp(l, "updated") == 0 ||
+			    ascii_casecmp(l, "modified") == 0 || ascii_casecmp(l, "lastBuildDate") == 0)
 				SET_ONCE(cd->upd[P_UPD_CORE], c);
-			else if (strcmp(l, "description") == 0 ||
-			    strcmp(l, "summary") == 0 || strcmp(l, "tagline") == 0 ||
-			    strcmp(l, "subtitle") == 0)
+			else if (ascii_casecmp(l, "description") == 0 ||
+			    ascii_casecmp(l, "summary") == 0 || ascii_casecmp(l, "tagline") == 0 ||
+			    ascii_casecmp(l, "subtitle") == 0)
 				SET_ONCE(cd->sum[P_SUM_CORE], c);
-			else if (strcmp(l, "content") == 0)
+			else if (ascii_casecmp(l, "content") == 0)
 				SET_ONCE(cd->cont[P_CONT_CORE], c);
-			else if (strcmp(l, "author") == 0)
+			else if (ascii_casecmp(l, "author") == 0)
 				SET_ONCE(cd->auth[P_AUTH_CORE], c);
 			break;
 		case NS_DC:
-			if (strcmp(l, "title") == 0)
+			if (ascii_casecmp(l, "title") == 0)
 				SET_ONCE(cd->title[P_TITLE_DC], c);
-			else if (strcmp(l, "creator") == 0 || strcmp(l, "author") == 0)
+			else if (ascii_casecmp(l, "creator") == 0 || ascii_casecmp(l, "author") == 0)
 				SET_ONCE(cd->auth[P_AUTH_DC], c);
-			else if (strcmp(l, "date") == 0) {
+			else if (ascii_casecmp(l, "date") == 0) {
 				SET_ONCE(cd->pub[P_PUB_DC], c);
 				SET_ONCE(cd->upd[P_UPD_DC], c);
 			}
-			else if (strcmp(l, "description") == 0)
+			else if (ascii_casecmp(l, "description") == 0)
 				SET_ONCE(cd->sum[P_SUM_DC], c);
-			else if (strcmp(l, "identifier") == 0)
+			else if (ascii_casecmp(l, "identifier") == 0)
 				SET_ONCE(cd->id, c);
 			break;
 		case NS_DCTERMS:
-			if (strcmp(l, "issued") == 0)
+			if (ascii_casecmp(l, "issued") == 0)
 				SET_ONCE(cd->pub[P_PUB_DCTERMS], c);
-			else if (strcmp(l, "created") == 0)
+			else if (ascii_casecmp(l, "created") == 0)
 				SET_ONCE(cd->pub[P_PUB_CREATED], c);
-			else if (strcmp(l, "modified") == 0)
+			else if (ascii_casecmp(l, "modified") == 0)
 				SET_ONCE(cd->upd[P_UPD_DCTERMS], c);
 			break;
 		case NS_CONTENT:
-			if (strcmp(l, "encoded") == 0)
+			if (ascii_casecmp(l, "encoded") == 0)
 				SET_ONCE(cd->cont[P_CONT_ENCODED], c);
 			break;
 		case NS_ITUNES:
-			if (strcmp(l, "summary") == 0)
+			if (ascii_casecmp(l, "summary") == 0)
 				SET_ONCE(cd->sum[P_SUM_ITUNES], c);
-			else if (strcmp(l, "author") == 0)
+			else if (ascii_casecmp(l, "author") == 0)
 				SET_ONCE(cd->auth[P_AUTH_ITUNES], c);
 			break;
 		case NS_MEDIA:
-			if (strcmp(l, "description") == 0)
+			if (ascii_casecmp(l, "description") == 0)
 				SET_ONCE(cd->sum[P_SUM_MEDIA], c);
-			else if (strcmp(l, "title") == 0)
+			else if (ascii_casecmp(l, "title") == 0)
 				SET_ONCE(cd->title[P_TITLE_MEDIA], c);
-			else if ((strcmp(l, "group") == 0 ||
-			    strcmp(l, "content") == 0) && depth < 2)
+			else if ((ascii_casecmp(l, "group") == 0 ||
+			    ascii_casecmp(l, "content") == 0) && depth < 2)
 				collect(c, cd, depth + 1);
 			break;
 		case NS_XHTML:
-			if (strcmp(l, "body") == 0 || strcmp(l, "div") == 0)
+			if (ascii_casecmp(l, "body") == 0 || ascii_casecmp(l, "div") == 0)
 				SET_ONCE(cd->cont[P_CONT_XHTML], c);
 			break;
 		default:
@@ -1376,7 +1519,22 @@ feed_parse(const char *data, size_t len, const char *base_url,
 		goto out;
 	}
 	feed_decode(data != NULL ? data : "", len, charset, &dec);
-	feed_repair(dec.data != NULL ? dec.data : "", dec.len, &fixed);
+	{
+		/* Blank lines before the XML declaration (a PHP habit) make
+		 * libxml2 drop text later on: skipped. */
+		const char *d = dec.data != NULL ? dec.data : "";
+		size_t skip = 0;
+
+		while (skip < dec.len && (d[skip] == ' ' || d[skip] == '\n' ||
+		    d[skip] == '\r' || d[skip] == '\t'))
+			skip++;
+		if (skip < dec.len && dec.len - skip >= 5 &&
+		    memcmp(d + skip, "<?xml", 5) == 0)
+			d += skip;
+		else
+			skip = 0;
+		feed_repair(d, dec.len - skip, &fixed);
+	}
 	if (fixed.len == 0 || fixed.len > INT_MAX) {
 		*err = xstrdup(fixed.len == 0 ? "not a feed: document is empty" :
 		    "document too large");
@@ -1409,9 +1567,9 @@ feed_parse(const char *data, size_t len, const char *base_url,
 	ps.san = sanitize_ctx_new();
 	f = xcalloc(1, sizeof(*f));
 	el_ns(root, &local);
-	if (strcmp(local, "rss") == 0 || strcmp(local, "channel") == 0) {
+	if (ascii_casecmp(local, "rss") == 0 || ascii_casecmp(local, "channel") == 0) {
 		ps.kind = f->kind = FEED_RSS;
-		if (strcmp(local, "channel") == 0)
+		if (ascii_casecmp(local, "channel") == 0)
 			chan = root;
 		for (xmlNode *c = root->children; chan == NULL && c != NULL; c = c->next)
 			if (el_is(c, NS_CORE, "channel"))
@@ -1421,7 +1579,7 @@ feed_parse(const char *data, size_t len, const char *base_url,
 			feed_items(&ps, chan, f, &cap, "item");
 		if (chan != root)
 			feed_items(&ps, root, f, &cap, "item");
-	} else if (strcmp(local, "RDF") == 0) {
+	} else if (ascii_casecmp(local, "RDF") == 0) {
 		ps.kind = f->kind = FEED_RDF;
 		for (xmlNode *c = root->children; chan == NULL && c != NULL; c = c->next)
 			if (el_is(c, NS_CORE, "channel"))
@@ -1430,7 +1588,7 @@ feed_parse(const char *data, size_t len, const char *base_url,
 		feed_items(&ps, root, f, &cap, "item");
 		if (chan != NULL)
 			feed_items(&ps, chan, f, &cap, "item");
-	} else if (strcmp(local, "feed") == 0) {
+	} else if (ascii_casecmp(local, "feed") == 0) {
 		ps.kind = f->kind = FEED_ATOM;
 		feed_head(&ps, root, f);
 		feed_items(&ps, root, f, &cap, "entry");
