@@ -72,7 +72,7 @@ echo "message size: $SIZE bytes, connections: $CONNS, messages: $N"
 
 # smtp-source: the same count, size and connections.
 t0=$(date +%s.%N)
-/usr/sbin/smtp-source -s "$CONNS" -m "$N" -l "$SIZE" -f news@bench.example \
+/usr/sbin/smtp-source -d -s "$CONNS" -m "$N" -l "$SIZE" -f news@bench.example \
     -t reader@example.org 127.0.0.1:$PORT
 t1=$(date +%s.%N)
 SRC_RATE=$(python3 -c "print(round($N / ($t1 - $t0)))")

@@ -321,12 +321,15 @@ queue_run(const struct queue_opts *op, struct queue_stats *stats)
 		if (q.connfails >= connfail_limit)
 			stats->unreachable = true;
 		/*
-		 * Commit what the server answered in this turn now: a crash
-		 * can then only re-send what was in flight.  Outcomes that
-		 * arrive together share one commit (WAL, synchronous=NORMAL:
-		 * no fsync per commit).
+		 * Commit what the server answered as soon as the oldest
+		 * uncommitted outcome is QUEUE_COMMIT_MS old: at the usual
+		 * rates every outcome gets its own commit; flat out, the
+		 * outcomes of a few milliseconds share one (a commit per
+		 * outcome costs ~40% of the throughput).  A crash re-sends
+		 * only what was in flight or answered in that window.
 		 */
-		if (q.npend > 0)
+		if (q.npend > 0 && mono() - q.first_pend >=
+		    QUEUE_COMMIT_MS / 1000.0)
 			flush(&q);
 		if (op->progress && mono() - last_progress >= 0.1) {
 			last_progress = mono();

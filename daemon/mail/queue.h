@@ -22,11 +22,12 @@
  * the rows are left untouched (no attempt counted) and, after a run of
  * such errors with nothing sent, the pass stops early: `unreachable`.
  *
- * Outcomes are committed as the server answers: after every turn of the
- * SMTP event loop, the outcomes that arrived in it share one commit (at
- * most QUEUE_BATCH).  A crash (kill -9) can therefore re-send only the
- * messages in flight (at most smtp.connections) and those whose final
- * reply arrived in the turn being committed.  On *stop >= 1 (SIGTERM) no new row is taken, the
+ * Outcomes are committed as the server answers: once the oldest
+ * uncommitted outcome is QUEUE_COMMIT_MS old (or QUEUE_BATCH wait), they
+ * share one commit.  At the usual rates that is one commit per outcome;
+ * flat out, a few milliseconds' worth.  A crash (kill -9) can therefore
+ * re-send only the messages in flight (at most smtp.connections) and those
+ * answered in the last QUEUE_COMMIT_MS.  On *stop >= 1 (SIGTERM) no new row is taken, the
  * transfers in flight finish, everything is committed, and the pass
  * returns: a resumed pass sends no duplicate.  On *stop >= 2 in-flight
  * transfers are abandoned (their rows stay due).
@@ -46,6 +47,7 @@
 
 #define QUEUE_CHUNK	256
 #define QUEUE_BATCH	256
+#define QUEUE_COMMIT_MS	5
 
 /* A message the build function fills; the queue owns and reuses it. */
 struct queue_msg {
