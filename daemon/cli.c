@@ -41,6 +41,10 @@ cli_load(struct cli *cli)
 	if (cli->cfg)
 		return EXIT_OK;
 	path = config_default_path(cli->config_path);
+	if (path[0] == '\0') {
+		log_error("config: -c was given an empty file name");
+		return EXIT_USAGE;
+	}
 	if (access(path, R_OK) == -1) {
 		log_error("%s: %s (give one with -c FILE, set HERALD_CONFIG, "
 		    "or create one with `herald init`)", path, strerror(errno));
@@ -100,6 +104,24 @@ cli_close(struct cli *cli)
 	cli->cfg = NULL;
 }
 
+char **cli_cmd_argv;
+
+const char *
+cli_bad_option(void)
+{
+	static char shortopt[3];
+
+	if (optopt > 0 && optopt < 128) {
+		shortopt[0] = '-';
+		shortopt[1] = (char)optopt;
+		shortopt[2] = '\0';
+		return shortopt;
+	}
+	if (cli_cmd_argv != NULL && optind > 0)
+		return cli_cmd_argv[optind - 1];
+	return "?";
+}
+
 int
 cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -109,6 +131,9 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	/* getopt's own messages are off (opterr = 0): name the option here. */
+	if (strcmp(fmt, "unknown option") == 0)
+		fprintf(stderr, " '%s' (or a missing argument)", cli_bad_option());
 	fprintf(stderr, "\nTry 'herald %s --help'.\n", cmd);
 	return EXIT_USAGE;
 }

@@ -61,7 +61,13 @@ const struct newsletter_conf *cli_newsletter(struct cli *);
 /* Frees what cli_load/cli_open made. */
 void	cli_close(struct cli *);
 
-/* Prints "herald: <cmd>: <msg>" and a hint to use --help; returns EXIT_USAGE. */
+/* The command's argv (set by main), for naming a bad option. */
+extern char **cli_cmd_argv;
+/* The option getopt_long just refused ("-x" or "--bogus"). */
+const char *cli_bad_option(void);
+
+/* Prints "herald: <cmd>: <msg>" and a hint to use --help; returns EXIT_USAGE.
+ * "unknown option" as msg also names the option getopt refused. */
 int	cli_usage_error(const char *cmd, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

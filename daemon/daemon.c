@@ -228,8 +228,7 @@ cmd_daemon(struct cli *cli, int argc, char **argv)
 			pidfile = optarg;
 			break;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("daemon", "unknown option");
 		}
 	}
 	if (optind < argc)

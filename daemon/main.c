@@ -72,6 +72,7 @@ main(int argc, char **argv)
 
 	setlocale(LC_CTYPE, "C.UTF-8");
 	log_init(0);
+	opterr = 0;	/* commands report bad options as "herald: CMD: ..." */
 	/* "+": stop at the command name; the command parses the rest. */
 	while ((c = getopt_long(argc, argv, "+" CLI_SHORTOPTS, longopts,
 	    NULL)) != -1) {
@@ -85,7 +86,10 @@ main(int argc, char **argv)
 			printf("herald %s\n", HERALD_VERSION);
 			return EXIT_OK;
 		default:
-			usage(stderr);
+			cli_cmd_argv = argv;
+			fprintf(stderr, "herald: unknown option '%s' (or a "
+			    "missing argument)\nTry 'herald --help'.\n",
+			    cli_bad_option());
 			return EXIT_USAGE;
 		}
 	}
@@ -98,6 +102,7 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[0], commands[i].name) == 0) {
 			optind = 0;	/* glibc: full reset for the next getopt */
+			cli_cmd_argv = argv;
 			rc = commands[i].fn(&cli, argc, argv);
 			cli_close(&cli);
 			return rc;

@@ -181,9 +181,10 @@ status_one(struct cli *cli, const struct newsletter_conf *nl, bool json,
 		} else if (rc == SQLITE_ROW) {
 			fmt_time(sqlite3_column_type(s, 1) == SQLITE_NULL ? 0 :
 			    (time_t)sqlite3_column_int64(s, 1), ts2);
-			buf_printf(out, "    %-6s %s\n           %d articles, "
+			buf_printf(out, "    %-6s %s\n           %d article%s, "
 			    "last success %s", kind, sc->location,
-			    sqlite3_column_int(s, 4), ts2);
+			    sqlite3_column_int(s, 4),
+			    sqlite3_column_int(s, 4) == 1 ? "" : "s", ts2);
 			if (sqlite3_column_int(s, 2) > 0)
 				buf_printf(out, ", FAILING (%d in a row): %s",
 				    sqlite3_column_int(s, 2),
@@ -230,8 +231,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 				    "--format must be text or json, not '%s'", optarg);
 			break;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_usage_error("status", "unknown option");
 		}
 	}
 	if (optind < argc)
