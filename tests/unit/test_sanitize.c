@@ -165,6 +165,54 @@ test_text(void **state)
 	free(t);
 }
 
+/*
+ * The fast path (no parser) must write exactly what libxml2's parser and
+ * the tree walk write: for input it takes and for input it hands over.
+ */
+static void
+test_fast_same(void **state)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "<p>A <a href=\"/x?a=1&amp;b=2\" title=\"t\">link</a> &amp; "
+		    "<em>more</em>&nbsp;&#8217;</p>\n<ul>\n<li>one</li>\n</ul>",
+		  "<p>A <a href=\"https://b.example/x?a=1&amp;b=2\" title=\"t\">"
+		    "link</a> &amp; <em>more</em>\u00a0\u2019</p>\n<ul>\n<li>one</li>\n</ul>" },
+		{ "<figure><img src=\"https://i.example/a.png\" alt=\"a &lt; b\" "
+		    "width=\"10\" class=\"x\"/><figcaption>Cap</figcaption></figure>",
+		  "<figure><img src=\"https://i.example/a.png\" alt=\"a &lt; b\" "
+		    "width=\"10\"><figcaption>Cap</figcaption></figure>" },
+		{ "<p>cut off <b>here", "<p>cut off <b>here</b></p>" },
+		{ "<a>no href</a><img src=\"http://plain.example/x.png\"><hr>",
+		  "no href<hr>" },
+		{ "<dl><dt>T</dt><dd><p>D</p></dd></dl><pre><code>a &lt; b</code></pre>",
+		  "<dl><dt>T</dt><dd><p>D</p></dd></dl><pre><code>a &lt; b</code></pre>" },
+		/* handed to the parser: nesting it repairs, comments, script */
+		{ "<p>a<p>b</p>", NULL }, { "<a href=\"/1\">x<a href=\"/2\">y</a>", NULL },
+		{ "<ul>text<li>x</ul>", NULL }, { "a<!-- c -->b", NULL },
+		{ "<p>x<script>y</script></p>", NULL }, { "<P>Upper</P>", NULL },
+		{ "<a href=/bare>u</a>", NULL }, { "&copy 2026 &unknown;", NULL },
+		{ "<pre>\nfirst</pre>", NULL }, { "<span/>x", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sanitize_ctx *fast = sanitize_ctx_new(), *slow = sanitize_ctx_new();
+		const char *in = cases[i].in;
+		char *a, *b;
+
+		sanitize_ctx_fast(slow, 0);
+		a = sanitize_html_in(fast, in, strlen(in), "https://b.example/d/");
+		b = sanitize_html_in(slow, in, strlen(in), "https://b.example/d/");
+		assert_string_equal(a, b);
+		if (cases[i].want != NULL)
+			assert_string_equal(a, cases[i].want);
+		free(a);
+		free(b);
+		sanitize_ctx_free(fast);
+		sanitize_ctx_free(slow);
+	}
+}
+
 int
 main(void)
 {
@@ -174,6 +222,7 @@ main(void)
 		cmocka_unit_test(test_dangerous),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_fast_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
