@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "confirm.h"
 #include "email.h"
 #include "log.h"
 #include "store_subs.h"
@@ -68,7 +69,14 @@ static const char usage_add[] =
 "Someone already subscribed to another newsletter gets a subscription to\n"
 "this one (--name and --attr then update their record).  Adding an address\n"
 "that is already subscribed (in any letter case) changes nothing and exits 1;\n"
-"adding a pending one without --pending confirms it.\n";
+"adding a pending one without --pending confirms it, with --pending sends\n"
+"its confirmation mail again.\n"
+"\n"
+"--pending sends the confirmation mail at once through the SMTP relay; its\n"
+"link needs web.base_url in the config (without it nothing is recorded,\n"
+"exit 2).  When the mail cannot be sent the subscription stays pending:\n"
+"run the same command again to resend it (exit 1 refused by the server,\n"
+"3 server unreachable).\n";
 
 static const char usage_remove[] =
 "usage: herald subscribers remove EMAIL\n"
@@ -286,6 +294,30 @@ date_of(time_t t, char out[static 21])
 	out[10] = '\0';
 }
 
+/* Sends the confirmation mail of `add --pending` and prints the outcome. */
+static int
+send_confirm(struct cli *cli, const struct newsletter_conf *nl, int64_t id,
+    const char *email, const char *name)
+{
+	struct confirm_rcpt r = { id, email, name };
+	enum confirm_result cr;
+	char *reply = NULL;
+	int rc = EXIT_OK;
+
+	fflush(stdout);
+	cr = confirm_send(cli->cfg, nl, &r, &reply);
+	if (cr == CONFIRM_SENT) {
+		printf("confirmation mail sent to %s (%s)\n", email, reply);
+	} else {
+		log_error("subscribers add: %s: confirmation mail not sent: %s; "
+		    "run the same command again to resend", email, reply);
+		rc = cr == CONFIRM_CONFIG ? EXIT_USAGE : cr == CONFIRM_DEFERRED ||
+		    cr == CONFIRM_UNREACHABLE ? EXIT_TEMP : EXIT_FAIL;
+	}
+	free(reply);
+	return rc;
+}
+
 static int
 cmd_add(struct cli *cli, int argc, char **argv)
 {
@@ -303,7 +335,7 @@ cmd_add(struct cli *cli, int argc, char **argv)
 	enum store_rc src = STORE_OK;
 	const char *email, *why = NULL, *attrs = NULL, *detail;
 	char *key = NULL, since[21];
-	bool found = false, has = false, inserted;
+	bool found = false, has = false, inserted, resend;
 	time_t now = time(NULL), when = 0;
 	int64_t id;
 	int rc;
@@ -334,6 +366,12 @@ cmd_add(struct cli *cli, int argc, char **argv)
 	}
 	if ((rc = open_nl(cli, &nl)) != EXIT_OK)
 		goto out;
+	if (ao.pending && (why = confirm_unavailable(cli->cfg)) != NULL) {
+		log_error("subscribers add: %s: --pending: %s; nothing recorded",
+		    email, why);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	want = ao.pending ? SUB_PENDING : SUB_ACTIVE;
 	if ((src = store_begin(cli->store)) != STORE_OK)
 		goto dberr;
@@ -343,7 +381,16 @@ cmd_add(struct cli *cli, int argc, char **argv)
 	    &when, &has)) != STORE_OK)
 		goto dberr;
 	date_of(when, since);
-	if (has && (have == SUB_ACTIVE || (have == SUB_PENDING && ao.pending))) {
+	resend = has && have == SUB_PENDING && ao.pending;
+	if (resend) {
+		/* the mail may have been lost: send it again, change nothing */
+		store_rollback(cli->store);
+		printf("%s: already pending confirmation in %s (since %s); "
+		    "sending the confirmation mail again\n", email, nl->id, since);
+		id = si.id;
+		goto mail;
+	}
+	if (has && have == SUB_ACTIVE) {
 		log_error("subscribers add: %s: already subscribed to %s (%s "
 		    "since %s, as %s); nothing changed", email, nl->id,
 		    store_subs_status_name(have), since, si.email);
@@ -395,7 +442,11 @@ cmd_add(struct cli *cli, int argc, char **argv)
 	else
 		printf("%s: subscribed to %s (active)%s\n", email, nl->id,
 		    has ? ", again" : "");
+mail:
 	rc = flush_out("add");
+	if (rc == EXIT_OK && want == SUB_PENDING)
+		rc = send_confirm(cli, nl, id, found ? si.email : email,
+		    !resend && ao.name ? ao.name : si.name);
 	goto out;
 dberr:
 	rc = store_fail("add", cli, src);

@@ -27,6 +27,7 @@
 #include "render.h"
 #include "send.h"
 #include "smtp.h"
+#include "smtp_open.h"
 #include "store_queue.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -58,39 +59,12 @@ static struct smtp *
 open_smtp(const struct config *cfg, const struct newsletter_conf *nl,
     long connections, int *rc)
 {
-	struct smtp_opts o;
 	struct smtp *sm;
-	char *pw = NULL, *why = NULL, *err = NULL;
-	const char *at = strrchr(nl->from_addr, '@');
+	char *err = NULL;
 
-	memset(&o, 0, sizeof(o));
-	o.url = cfg->smtp.url;
-	o.helo = at ? at + 1 : NULL;
-	o.starttls = cfg->smtp.starttls;
-	o.connections = connections;
-	o.rate = cfg->smtp.rate;
-	o.timeout = cfg->smtp.timeout > 0 ? cfg->smtp.timeout : 30;
-	if (cfg->smtp.username) {
-		pw = config_secret(cfg->smtp.password_env,
-		    cfg->smtp.password_file, &why);
-		if (pw == NULL && why != NULL) {
-			log_error("smtp password: %s", why);
-			free(why);
-			*rc = EXIT_USAGE;
-			return NULL;
-		}
-		o.username = cfg->smtp.username;
-		o.password = pw;
-	}
-	sm = smtp_new(&o, &err);
-	if (pw) {
-		explicit_bzero(pw, strlen(pw));
-		free(pw);
-	}
-	if (sm == NULL) {
-		log_error("smtp: %s", err);
+	if ((sm = smtp_open_config(cfg, nl, connections, rc, &err)) == NULL) {
+		log_error("%s", err);
 		free(err);
-		*rc = EXIT_FAIL;
 	}
 	return sm;
 }

@@ -4,9 +4,12 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p articles
-cat > herald.yml <<'YML'
+# web.base_url lets --pending make its confirmation link; the SMTP port is
+# closed, so the mail is not sent (tests/cli/test_confirm.py sends it)
+cat > herald.yml <<YML
 database: herald.db
-smtp: { url: "smtp://127.0.0.1:2525", starttls: off }
+smtp: { url: "smtp://127.0.0.1:$(free_port)", starttls: off }
+web: { listen: "127.0.0.1:8080", base_url: "https://news.example.org" }
 newsletters:
   - id: daily
     title: Daily
@@ -61,7 +64,8 @@ run H subscribers -n weekly add ann.smith@example.org; expect_rc 0
 [ "$(q 'SELECT count(*) FROM subscriptions')" = 2 ] || fail "no second subscription"
 
 # pending, then confirmed by an add without --pending
-run H subscribers -n daily add bob@example.net --pending; expect_rc 0; expect_out "pending confirmation"
+run H subscribers -n daily add bob@example.net --pending; expect_rc 3; expect_out "pending confirmation"
+expect_err "confirmation mail not sent"
 [ "$(q "SELECT status FROM subscriptions s JOIN subscribers u ON u.id=s.subscriber_id WHERE email='bob@example.net'")" = pending ] || fail "not pending"
 run H subscribers -n daily add carol@example.com --name 'Carol, "CJ" Jones'; expect_rc 0
 

@@ -1,0 +1,265 @@
+/*
+ * confirm: builds and sends the double opt-in confirmation mail.
+ */
+#include "confirm.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime.h"
+#include "mustache.h"
+#include "smtp.h"
+#include "smtp_open.h"
+#include "templates_lookup.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define CONFIRM_TEXT	"confirm.txt.mustache"
+#define CONFIRM_HTML	"confirm.html.mustache"
+#define CONFIRM_MAX	(1024 * 1024)	/* a rendered part; the templates are small */
+
+const char *
+confirm_unavailable(const struct config *cfg)
+{
+	if (!cfg->web.enabled || cfg->web.base_url == NULL ||
+	    cfg->web.base_url[0] == '\0')
+		return "web.base_url is not configured: the confirmation mail "
+		    "needs it for its link (add a web: section with base_url, "
+		    "see docs/configuration.md)";
+	return NULL;
+}
+
+char *
+confirm_expiry_text(long s)
+{
+	long n;
+	const char *unit;
+
+	if (s >= 86400 && s % 86400 == 0) {
+		n = s / 86400;
+		unit = "day";
+	} else if (s >= 3600 && s % 3600 == 0) {
+		n = s / 3600;
+		unit = "hour";
+	} else {
+		n = (s + 59) / 60;
+		unit = "minute";
+	}
+	return xasprintf("%ld %s%s", n, unit, n == 1 ? "" : "s");
+}
+
+/* The shipped template called name, compiled.  NULL with *err. */
+static struct tmpl *
+compile(const char *name, enum tmpl_escape esc, char **err)
+{
+	const struct builtin_template *bt = templates_builtin(name);
+	struct tmpl_options opt = { esc, NULL, NULL, true };
+
+	if (bt == NULL) {
+		*err = xasprintf("shipped template %s is missing", name);
+		return NULL;
+	}
+	return tmpl_compile(bt->data, bt->len, bt->name, &opt, err);
+}
+
+int
+confirm_check_templates(char **err)
+{
+	struct tmpl *t;
+
+	*err = NULL;
+	if ((t = compile(CONFIRM_TEXT, TMPL_ESCAPE_NONE, err)) == NULL)
+		return -1;
+	tmpl_free(t);
+	if ((t = compile(CONFIRM_HTML, TMPL_ESCAPE_HTML, err)) == NULL)
+		return -1;
+	tmpl_free(t);
+	return 0;
+}
+
+/* Renders the shipped template name against ctx into out. */
+static int
+render(const char *name, enum tmpl_escape esc, const struct tmpl_value *ctx,
+    struct buf *out, char **err)
+{
+	struct tmpl *t = compile(name, esc, err);
+	int rc;
+
+	if (t == NULL)
+		return -1;
+	rc = tmpl_render(t, ctx, out);
+	tmpl_free(t);
+	if (rc == -1)
+		*err = xasprintf("%s: rendering failed (larger than %d bytes?)",
+		    name, CONFIRM_MAX);
+	return rc;
+}
+
+int
+confirm_build(const struct config *cfg, const struct newsletter_conf *nl,
+    const struct token_key *key, const struct confirm_rcpt *r, time_t date,
+    struct buf *out, char **confirm_url, char **err)
+{
+	const char *title = nl->title ? nl->title : nl->id;
+	const char *at = strrchr(nl->from_addr, '@');
+	struct tmpl_value *ctx = NULL, *m;
+	struct buf text, html;
+	struct mime_params p;
+	char *tok = NULL, *base = NULL, *url = NULL, *subject = NULL;
+	char *mid = NULL;
+	size_t n;
+	int ret = -1;
+
+	*err = NULL;
+	if (confirm_url)
+		*confirm_url = NULL;
+	buf_init(&text, CONFIRM_MAX);
+	buf_init(&html, CONFIRM_MAX);
+	if (confirm_unavailable(cfg) != NULL) {
+		*err = xstrdup(confirm_unavailable(cfg));
+		goto out;
+	}
+	base = xstrdup(cfg->web.base_url);
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		base[--n] = '\0';
+	tok = token_make(key, r->subscriber_id, nl->id, "confirm");
+	url = xasprintf("%s/confirm/%s", base, tok);
+
+	ctx = tmpl_map();
+	m = tmpl_map();
+	tmpl_map_set(m, "title", tmpl_str(title));
+	tmpl_map_set(m, "id", tmpl_str(nl->id));
+	tmpl_map_set(ctx, "newsletter", m);
+	m = tmpl_map();
+	tmpl_map_set(m, "email", tmpl_str(r->email));
+	tmpl_map_set(m, "name", tmpl_str(r->name && r->name[0] ? r->name :
+	    NULL));
+	tmpl_map_set(ctx, "subscriber", m);
+	tmpl_map_set(ctx, "confirm_url", tmpl_str(url));
+	tmpl_map_set(ctx, "expiry", tmpl_str_take(confirm_expiry_text(
+	    cfg->web.confirm_expiry > 0 ? cfg->web.confirm_expiry : 7 * 86400)));
+	if (render(CONFIRM_TEXT, TMPL_ESCAPE_NONE, ctx, &text, err) == -1 ||
+	    render(CONFIRM_HTML, TMPL_ESCAPE_HTML, ctx, &html, err) == -1)
+		goto out;
+
+	subject = xasprintf("Confirm your subscription to %s", title);
+	mid = mime_message_id(at ? at + 1 : "localhost");
+	memset(&p, 0, sizeof(p));
+	p.from_name = nl->from_name;
+	p.from_addr = nl->from_addr;
+	p.to_name = r->name && r->name[0] ? r->name : NULL;
+	p.to_addr = r->email;
+	p.reply_to = nl->reply_to;
+	p.subject = subject;
+	p.date = date;
+	p.message_id = mid;
+	p.text = buf_cstr(&text);
+	p.text_len = text.len;
+	p.html = buf_cstr(&html);
+	p.html_len = html.len;
+	if (mime_build(&p, out, err) == -1)
+		goto out;
+	if (confirm_url) {
+		*confirm_url = url;
+		url = NULL;
+	}
+	ret = 0;
+out:
+	tmpl_value_free(ctx);
+	buf_free(&text);
+	buf_free(&html);
+	free(tok);
+	free(base);
+	free(url);
+	free(subject);
+	free(mid);
+	return ret;
+}
+
+struct one {
+	bool		 done;
+	enum smtp_result result;
+	char		*reply;
+};
+
+static void
+one_done(const struct smtp_outcome *o, void *arg)
+{
+	struct one *r = arg;
+
+	r->done = true;
+	r->result = o->result;
+	r->reply = xstrdup(o->reply ? o->reply : "");
+}
+
+enum confirm_result
+confirm_send(const struct config *cfg, const struct newsletter_conf *nl,
+    const struct confirm_rcpt *r, char **reply)
+{
+	enum confirm_result res = CONFIRM_ERROR;
+	struct token_key *key = NULL;
+	struct smtp *sm = NULL;
+	struct buf msg = BUF_INIT;
+	struct one one;
+	char *err = NULL;
+	time_t deadline;
+	int rc;
+
+	*reply = NULL;
+	memset(&one, 0, sizeof(one));
+	if (confirm_unavailable(cfg) != NULL) {
+		*reply = xstrdup(confirm_unavailable(cfg));
+		return CONFIRM_CONFIG;
+	}
+	if ((key = token_key_load(cfg->secret_file, &err)) == NULL) {
+		*reply = xasprintf("%s: %s", cfg->secret_file, err);
+		goto out;
+	}
+	if (confirm_build(cfg, nl, key, r, time(NULL), &msg, NULL, &err) ==
+	    -1) {
+		*reply = xasprintf("building the message: %s", err);
+		goto out;
+	}
+	if ((sm = smtp_open_config(cfg, nl, 1, &rc, &err)) == NULL) {
+		*reply = err;
+		err = NULL;
+		res = rc == EXIT_USAGE ? CONFIRM_CONFIG : CONFIRM_ERROR;
+		goto out;
+	}
+	smtp_submit(sm, nl->bounce_address, r->email, &msg, NULL);
+	/* Bounded: libcurl's timeouts end every transfer; this is a backstop. */
+	deadline = time(NULL) + 6 * ((cfg->smtp.timeout > 0 ?
+	    cfg->smtp.timeout : 30) + 5);
+	while (!one.done && time(NULL) < deadline)
+		smtp_run(sm, 200, one_done, &one);
+	if (!one.done) {
+		*reply = xasprintf("%s: no answer in time", cfg->smtp.url);
+		res = CONFIRM_DEFERRED;
+		goto out;
+	}
+	*reply = one.reply;
+	one.reply = NULL;
+	switch (one.result) {
+	case SMTP_SENT:
+		res = CONFIRM_SENT;
+		break;
+	case SMTP_PERMFAIL:
+		res = CONFIRM_REFUSED;
+		break;
+	case SMTP_TEMPFAIL:
+		res = CONFIRM_DEFERRED;
+		break;
+	case SMTP_CONNFAIL:
+		res = CONFIRM_UNREACHABLE;
+		break;
+	}
+out:
+	smtp_free(sm);
+	token_key_free(key);
+	buf_free(&msg);
+	free(one.reply);
+	free(err);
+	return res;
+}
