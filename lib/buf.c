@@ -77,6 +77,31 @@ buf_addc(struct buf *b, char c)
 }
 
 int
+buf_add_utf8(struct buf *b, unsigned cp)
+{
+	char s[4];
+
+	if (cp < 0x80) {
+		s[0] = (char)cp;
+		return buf_add(b, s, 1);
+	} else if (cp < 0x800) {
+		s[0] = (char)(0xc0 | (cp >> 6));
+		s[1] = (char)(0x80 | (cp & 0x3f));
+		return buf_add(b, s, 2);
+	} else if (cp < 0x10000) {
+		s[0] = (char)(0xe0 | (cp >> 12));
+		s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		s[2] = (char)(0x80 | (cp & 0x3f));
+		return buf_add(b, s, 3);
+	}
+	s[0] = (char)(0xf0 | (cp >> 18));
+	s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	s[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	s[3] = (char)(0x80 | (cp & 0x3f));
+	return buf_add(b, s, 4);
+}
+
+int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

@@ -33,6 +33,8 @@ int	 buf_grow(struct buf *b, size_t extra);	/* room for extra more bytes */
 int	 buf_add(struct buf *b, const void *p, size_t n);
 int	 buf_adds(struct buf *b, const char *s);
 int	 buf_addc(struct buf *b, char c);
+/* Appends code point cp (<= 0x10FFFF) encoded as UTF-8. */
+int	 buf_add_utf8(struct buf *b, unsigned cp);
 int	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -222,3 +222,26 @@ store_col_text(sqlite3_stmt *s, int col)
 {
 	return (const char *)sqlite3_column_text(s, col);
 }
+
+long
+store_collect_ids(sqlite3_stmt *s, int64_t **ids)
+{
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*ids = NULL;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			*ids = xrealloc(*ids, cap * sizeof(**ids));
+		}
+		(*ids)[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		return -1;
+	}
+	return (long)n;
+}

@@ -11,6 +11,7 @@
 #define HERALD_STORE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sqlite3.h>
 
 struct store;
@@ -50,6 +51,13 @@ sqlite3_stmt	*store_stmt(struct store *, const char *sql);
 enum store_rc	 store_exec(struct store *, const char *sql);
 /* Maps an sqlite3 result code to STORE_OK / STORE_BUSY / STORE_ERR. */
 enum store_rc	 store_rc(int sqlite_rc);
+
+/*
+ * Steps a bound statement and collects its first column (int64) into *ids
+ * (caller frees; NULL when none).  Resets the statement.  Returns the count,
+ * or -1 on error.
+ */
+long		 store_collect_ids(sqlite3_stmt *, int64_t **ids);
 
 /* Column helper: text or NULL. */
 const char	*store_col_text(sqlite3_stmt *, int col);

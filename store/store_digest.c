@@ -20,28 +20,13 @@ store_pending_articles(struct store *st, const char *newsletter, long max,
 	    "   WHERE ia.article_id = a.id AND i.newsletter = ?1)"
 	    " ORDER BY COALESCE(a.published, a.collected) DESC, a.id DESC"
 	    " LIMIT ?2");
-	long n = 0, cap = 0;
-	int rc;
 
 	*ids = NULL;
 	if (max <= 0)
 		return 0;
 	sqlite3_bind_text(s, 1, newsletter, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			*ids = xrealloc(*ids, (size_t)cap * sizeof(**ids));
-		}
-		(*ids)[n++] = sqlite3_column_int64(s, 0);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		free(*ids);
-		*ids = NULL;
-		return -1;
-	}
-	return n;
+	return store_collect_ids(s, ids);
 }
 
 static char *

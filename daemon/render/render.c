@@ -435,32 +435,6 @@ hex4(const char *p, unsigned *out)
 	return 0;
 }
 
-static void
-utf8_put(struct buf *b, unsigned cp)
-{
-	char s[4];
-
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		buf_add(b, s, 1);
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xc0 | (cp >> 6));
-		s[1] = (char)(0x80 | (cp & 0x3f));
-		buf_add(b, s, 2);
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xe0 | (cp >> 12));
-		s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[2] = (char)(0x80 | (cp & 0x3f));
-		buf_add(b, s, 3);
-	} else {
-		s[0] = (char)(0xf0 | (cp >> 18));
-		s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		s[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[3] = (char)(0x80 | (cp & 0x3f));
-		buf_add(b, s, 4);
-	}
-}
-
 static char *
 jstring(struct jp *j)
 {
@@ -491,7 +465,7 @@ jstring(struct jp *j)
 				} else if (cp >= 0xd800 && cp < 0xe000) {
 					cp = 0xfffd;
 				}
-				utf8_put(&b, cp);
+				buf_add_utf8(&b, cp);
 				break;
 			default: buf_addc(&b, c); break;
 			}
