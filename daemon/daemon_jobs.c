@@ -12,7 +12,10 @@ struct nl_state {
 	char	*id;
 	time_t	 next_issue;	/* when the schedule fires next */
 	time_t	 next_collect;	/* earliest source poll */
-	time_t	 next_retry;	/* earliest deferred delivery (0: look) */
+	time_t	 next_retry;	/* earliest deferred delivery (0: none) */
+	bool	 fire_pending;	/* the schedule fired but the send could
+				   not start (locked, unreachable): the
+				   retry may still assemble the issue */
 };
 
 struct daemon_state {
@@ -143,10 +146,13 @@ daemon_tick(struct cli *cli, struct daemon_state *ds, time_t now)
 		fire = ns->next_issue != (time_t)-1 && ns->next_issue <= now;
 		if (fire || (ns->next_retry && ns->next_retry <= now)) {
 			time_t retry = 0;
+			int rc;
 
 			if (fire)
 				log_info("daemon: %s: schedule fired", nl->id);
-			step_send(cli, nl, fire, &retry);
+			rc = step_send(cli, nl, fire || ns->fire_pending, &retry);
+			ns->fire_pending = (fire || ns->fire_pending) &&
+			    rc == EXIT_TEMP;
 			ns->next_retry = retry;
 			if (fire)
 				ns->next_issue = schedule_next(&nl->schedule,
