@@ -55,39 +55,14 @@ static const uint16_t cp1252_c1[32] = {
 };
 
 static void
-put_utf8(struct buf *b, unsigned cp)
-{
-	char s[4];
-
-	if (cp < 0x80) {
-		buf_addc(b, (char)cp);
-	} else if (cp < 0x800) {
-		s[0] = (char)(0xc0 | (cp >> 6));
-		s[1] = (char)(0x80 | (cp & 0x3f));
-		buf_add(b, s, 2);
-	} else if (cp < 0x10000) {
-		s[0] = (char)(0xe0 | (cp >> 12));
-		s[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[2] = (char)(0x80 | (cp & 0x3f));
-		buf_add(b, s, 3);
-	} else {
-		s[0] = (char)(0xf0 | (cp >> 18));
-		s[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		s[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		s[3] = (char)(0x80 | (cp & 0x3f));
-		buf_add(b, s, 4);
-	}
-}
-
-static void
 put_cp1252(struct buf *b, unsigned char c)
 {
 	if (c < 0x80)
 		buf_addc(b, (char)c);
 	else if (c < 0xa0)
-		put_utf8(b, cp1252_c1[c - 0x80]);
+		buf_add_utf8(b, cp1252_c1[c - 0x80]);
 	else
-		put_utf8(b, c);
+		buf_add_utf8(b, c);
 }
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
