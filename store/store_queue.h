@@ -4,7 +4,8 @@
  * Issues are created with their articles and one delivery row per active
  * subscriber in one transaction (store_issue_create).  The sender streams
  * due rows in id order, a chunk at a time (store_deliveries_due), and
- * writes outcomes in batches (store_deliveries_update, one transaction).
+ * writes outcomes as they come, one transaction for those that arrived
+ * together (store_deliveries_update), on a second connection.
  */
 #ifndef HERALD_STORE_QUEUE_H
 #define HERALD_STORE_QUEUE_H

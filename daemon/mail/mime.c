@@ -616,6 +616,39 @@ static _Thread_local MMAPString *scratch_out;
 
 #define SCRATCH_KEEP	(1024 * 1024)	/* give back more than this */
 
+/* A thread that built messages (the sender's builder) frees them on exit. */
+static pthread_key_t scratch_key;
+
+static void
+scratch_free(void *unused)
+{
+	(void)unused;
+	buf_free(&scratch_text);
+	buf_free(&scratch_html);
+	if (scratch_out != NULL) {
+		mmap_string_free(scratch_out);
+		scratch_out = NULL;
+	}
+}
+
+static void
+scratch_key_init(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_free) != 0)
+		fatal("mime: pthread_key_create failed");
+}
+
+static MMAPString *
+scratch_new(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, scratch_key_init);
+	/* any non-NULL value: the destructor runs when the thread exits */
+	pthread_setspecific(scratch_key, &scratch_out);
+	return etp(mmap_string_sized_new(65536));
+}
+
 int
 mime_build(const struct mime_params *p, struct buf *out, char **err)
 {
@@ -633,7 +666,7 @@ mime_build(const struct mime_params *p, struct buf *out, char **err)
 	buf_reset(qt);
 	buf_reset(qh);
 	if (scratch_out == NULL)
-		scratch_out = etp(mmap_string_sized_new(65536));
+		scratch_out = scratch_new();
 	s = scratch_out;
 	etp(mmap_string_truncate(s, 0));
 	if (mime_qp_encode(qt, p->text, p->text_len) == -1 ||

@@ -22,15 +22,22 @@
  * the rows are left untouched (no attempt counted) and, after a run of
  * such errors with nothing sent, the pass stops early: `unreachable`.
  *
- * Outcomes are committed as the server answers: once the oldest
- * uncommitted outcome is QUEUE_COMMIT_MS old (or QUEUE_BATCH wait), they
- * share one commit.  At the usual rates that is one commit per outcome;
- * flat out, a few milliseconds' worth.  A crash (kill -9) can therefore
- * re-send only the messages in flight (at most smtp.connections) and those
- * answered in the last QUEUE_COMMIT_MS.  On *stop >= 1 (SIGTERM) no new row is taken, the
- * transfers in flight finish, everything is committed, and the pass
- * returns: a resumed pass sends no duplicate.  On *stop >= 2 in-flight
- * transfers are abandoned (their rows stay due).
+ * Outcomes are committed as the server answers, off the I/O loop: a
+ * writer thread with its own database connection commits whatever
+ * outcomes arrived while its previous commit ran (at the usual rates each
+ * outcome alone, at once; flat out a few share a commit).  Messages are
+ * built ahead on a builder thread (QUEUE_LOOKAHEAD at most), which also
+ * reads the chunks on the caller's store connection: during the pass the
+ * caller must not use that connection, and the build function runs on the
+ * builder thread.  The outcomes not yet committed (queued for the writer or
+ * in the commit running) are at most smtp.connections + QUEUE_BACKLOG: the
+ * I/O loop waits for the writer beyond that.  A crash (kill -9) can
+ * therefore re-send at most the messages in flight (smtp.connections) and
+ * those uncommitted outcomes: 2 x smtp.connections + QUEUE_BACKLOG.  On
+ * *stop >= 1 (SIGTERM) no new row is taken, the transfers in flight
+ * finish, everything is committed, and the pass returns: a resumed pass
+ * sends no duplicate.  On *stop >= 2 in-flight transfers are abandoned
+ * (their rows stay due); the outcomes already known are still committed.
  */
 #ifndef HERALD_QUEUE_H
 #define HERALD_QUEUE_H
@@ -45,9 +52,9 @@
 #include "store.h"
 #include "store_queue.h"
 
-#define QUEUE_CHUNK	256
-#define QUEUE_BATCH	256
-#define QUEUE_COMMIT_MS	5
+#define QUEUE_CHUNK	256	/* rows read at a time */
+#define QUEUE_LOOKAHEAD	64	/* messages built ahead, at most */
+#define QUEUE_BACKLOG	16	/* uncommitted outcomes beyond connections */
 
 /* A message the build function fills; the queue owns and reuses it. */
 struct queue_msg {
@@ -59,7 +66,9 @@ struct queue_msg {
 /*
  * Builds the message for one delivery into m (m->data is empty; env_from
  * and message_id are NULL and become the queue's).  0, or -1 with *err
- * (caller frees) to fail that row.
+ * (caller frees) to fail that row.  Runs on the queue's builder thread,
+ * one call at a time: what it uses (build_arg) must not be touched by the
+ * caller's thread during queue_run().
  */
 typedef int (*queue_build_fn)(void *arg, const struct store_delivery *,
     struct queue_msg *m, char **err);

@@ -222,6 +222,13 @@ setup_slot(struct slot *s, const struct smtp_opts *o, const char *url)
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->timeout);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	/*
+	 * libcurl's smallest upload buffer: it allocates twice this for
+	 * dot-stuffing every message and frees it after, and at the default
+	 * 64 KB that allocation came from (and went back to) the kernel each
+	 * time: two brk() calls and fresh zeroed pages per message.
+	 */
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	if (o->username != NULL) {
 		curl_easy_setopt(e, CURLOPT_USERNAME, o->username);
 		curl_easy_setopt(e, CURLOPT_PASSWORD,
@@ -459,4 +466,10 @@ smtp_run(struct smtp *sm, int timeout_ms, smtp_done_fn done, void *arg)
 	curl_multi_perform(sm->multi, &running);
 	collect_done(sm, done, arg);
 	return sm->inflight;
+}
+
+void
+smtp_wakeup(struct smtp *sm)
+{
+	curl_multi_wakeup(sm->multi);
 }

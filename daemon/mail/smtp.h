@@ -86,6 +86,11 @@ int		 smtp_submit(struct smtp *, const char *from, const char *rcpt,
  */
 size_t		 smtp_run(struct smtp *, int timeout_ms, smtp_done_fn done,
 		    void *arg);
+/*
+ * Makes a smtp_run() waiting now (or the next one) return early.  The one
+ * call that is safe from another thread.
+ */
+void		 smtp_wakeup(struct smtp *);
 
 /*
  * SMTP reply parsing.  A reply is one or more lines "DDD-text" ending with
