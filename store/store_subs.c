@@ -1,5 +1,6 @@
 #include "store_subs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,98 @@ store_subs_insert(struct store *st, const char *email, const char *key,
 		*id = sqlite3_last_insert_rowid(store_db(st));
 	}
 	return done(s, rc);
+}
+
+enum store_rc
+store_subs_insert_at(struct store *st, int64_t id, const char *email,
+    const char *key, const char *name, const char *attrs, time_t created,
+    bool *inserted)
+{
+	static const char sql[] = "INSERT INTO subscribers "
+	    "(id, email, email_key, name, attributes, created) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (email_key) DO NOTHING";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	*inserted = false;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
+	if (name && *name)
+		sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, attrs && *attrs ? attrs : "{}", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)created);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1)
+		*inserted = true;
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_max_id(struct store *st, int64_t *max)
+{
+	static const char sql[] = "SELECT coalesce(max(id), 0) FROM subscribers";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	*max = 0;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*max = sqlite3_column_int64(s, 0);
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_find_key(struct store *st, const char *key, const char *nl,
+    int64_t *id, bool *found, bool *has, enum sub_status *status)
+{
+	static const char sql[] = "SELECT s.id, b.status FROM subscribers s "
+	    "LEFT JOIN subscriptions b ON b.subscriber_id = s.id "
+	    "AND b.newsletter = ?2 WHERE s.email_key = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	*found = *has = false;
+	*id = 0;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		*id = sqlite3_column_int64(s, 0);
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+			*has = true;
+			*status = status_of(store_col_text(s, 1));
+		}
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_cache_size(struct store *st, long size, long *old)
+{
+	char sql[64];
+
+	if (old) {
+		sqlite3_stmt *s = store_stmt(st, "PRAGMA cache_size");
+		enum store_rc r;
+		int rc = sqlite3_step(s);
+
+		if (rc == SQLITE_ROW)
+			*old = (long)sqlite3_column_int64(s, 0);
+		if ((r = done(s, rc)) != STORE_OK)
+			return r;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = %ld", size);
+	return store_exec(st, sql);
+}
+
+enum store_rc
+store_subs_foreign_keys(struct store *st, bool on)
+{
+	return store_exec(st, on ? "PRAGMA foreign_keys = ON" :
+	    "PRAGMA foreign_keys = OFF");
 }
 
 enum store_rc

@@ -62,6 +62,34 @@ enum store_rc	 store_subs_status(struct store *, int64_t id, const char *nl,
 enum store_rc	 store_subs_insert(struct store *, const char *email,
 		    const char *key, const char *name, const char *attrs,
 		    time_t created, int64_t *id, bool *inserted);
+/*
+ * Bulk import helpers (sub_import).  store_subs_insert_at() is
+ * store_subs_insert() with the id chosen by the caller (it must be unused);
+ * store_subs_max_id() gives the largest id so far (0 when none);
+ * store_subs_find_key() looks a key (email_key()) up with its subscription
+ * to nl in one query: *found false when there is no such subscriber, else
+ * *id, and *has with *status as store_subs_status() gives them.
+ */
+enum store_rc	 store_subs_insert_at(struct store *, int64_t id,
+		    const char *email, const char *key, const char *name,
+		    const char *attrs, time_t created, bool *inserted);
+enum store_rc	 store_subs_max_id(struct store *, int64_t *max);
+enum store_rc	 store_subs_find_key(struct store *, const char *key,
+		    const char *nl, int64_t *id, bool *found, bool *has,
+		    enum sub_status *status);
+/*
+ * Sets this connection's page cache as SQLite's cache_size does (negative:
+ * KiB, positive: pages); *old gets the previous setting, in the same form,
+ * when not NULL.
+ */
+enum store_rc	 store_subs_cache_size(struct store *, long size, long *old);
+/*
+ * Turns this connection's foreign key checks on or off (outside a
+ * transaction only: SQLite ignores the change inside one).  For a bulk
+ * writer that only refers to rows it has just written or read in the same
+ * transaction.
+ */
+enum store_rc	 store_subs_foreign_keys(struct store *, bool on);
 /* Adds subscription (id, nl) with a status; it must not exist yet. */
 enum store_rc	 store_subs_subscribe(struct store *, int64_t id,
 		    const char *nl, enum sub_status, time_t created);

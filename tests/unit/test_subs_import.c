@@ -33,13 +33,13 @@ open_db(const char *name)
 	return st;
 }
 
-/* Imports text through a pipe-free temp file; returns the store rc. */
+/* Imports text through a pipe-free temp file into nl; the store rc. */
 static enum store_rc
-import(struct store *st, const char *text, long batch, bool dry,
-    struct sub_import_report *rep, char **err)
+import_nl(struct store *st, const char *nl, const char *text, long batch,
+    bool dry, struct sub_import_report *rep, char **err)
 {
 	char *path = xasprintf("%s/in.csv", dir);
-	struct sub_import_opts o = { .newsletter = "daily", .name = "in.csv",
+	struct sub_import_opts o = { .newsletter = nl, .name = "in.csv",
 	    .dry_run = dry, .batch = batch, .errors = NULL };
 	enum store_rc rc;
 	FILE *f = fopen(path, "w");
@@ -55,6 +55,13 @@ import(struct store *st, const char *text, long batch, bool dry,
 	close(fd);
 	free(path);
 	return rc;
+}
+
+static enum store_rc
+import(struct store *st, const char *text, long batch, bool dry,
+    struct sub_import_report *rep, char **err)
+{
+	return import_nl(st, "daily", text, batch, dry, rep, err);
 }
 
 static long
@@ -160,6 +167,70 @@ test_dry_run_spans_batches(void **state)
 	store_close(st);
 }
 
+/* The first column of a query's rows, joined with commas. */
+static char *
+column(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s;
+	char *out = xstrdup(""), *t;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		t = xasprintf("%s%s%s", out, *out ? "," : "",
+		    (const char *)sqlite3_column_text(s, 0));
+		free(out);
+		out = t;
+	}
+	sqlite3_finalize(s);
+	return out;
+}
+
+/*
+ * A batch is written in address order, yet ids follow the file; addresses
+ * the database knew before (here: subscribed to another newsletter) are
+ * recognised as duplicates across batches too.
+ */
+static void
+test_order_and_known(void **state)
+{
+	struct store *st = open_db("d.db");
+	struct sub_import_report rep;
+	char *err, *got;
+
+	(void)state;
+	assert_int_equal(import(st, "email\nz@example.org\na@example.org\n"
+	    "m@example.org\n", 10, false, &rep, &err), STORE_OK);
+	got = column(st, "SELECT email FROM subscribers ORDER BY id");
+	assert_string_equal(got, "z@example.org,a@example.org,m@example.org");
+	free(got);
+
+	/* batches of 2: {m, x} {A, M}: m and A known, x new, M a duplicate */
+	assert_int_equal(import_nl(st, "weekly", "email\nm@example.org\n"
+	    "x@example.org\nA@example.org\nM@EXAMPLE.ORG\n", 2, false, &rep,
+	    &err), STORE_OK);
+	assert_int_equal(rep.added, 3);
+	assert_int_equal(rep.duplicates, 1);
+	assert_int_equal(rep.already, 0);
+	got = column(st, "SELECT s.email FROM subscriptions b JOIN subscribers "
+	    "s ON s.id = b.subscriber_id WHERE b.newsletter = 'weekly' "
+	    "ORDER BY s.id");
+	assert_string_equal(got, "a@example.org,m@example.org,x@example.org");
+	free(got);
+
+	/* again: all known now; the duplicate stays a duplicate */
+	assert_int_equal(import_nl(st, "weekly", "email\nm@example.org\n"
+	    "x@example.org\nA@example.org\nM@EXAMPLE.ORG\n", 2, false, &rep,
+	    &err), STORE_OK);
+	assert_int_equal(rep.added, 0);
+	assert_int_equal(rep.already, 3);
+	assert_int_equal(rep.duplicates, 1);
+	got = column(st, "SELECT count(*) FROM subscribers");
+	assert_string_equal(got, "4");
+	free(got);
+	store_close(st);
+}
+
 static int
 setup(void **state)
 {
@@ -186,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_fatal_keeps_earlier_batches),
 		cmocka_unit_test(test_dry_run_spans_batches),
+		cmocka_unit_test(test_order_and_known),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
