@@ -77,6 +77,7 @@ struct builder {
 	bool		 eof;		/* no more rows (or a read error) */
 	bool		 quit;
 	bool		 waiting;	/* the I/O thread found the ring empty */
+	bool		 sleeping;	/* the builder waits for space */
 	int		 dberr;
 };
 
@@ -239,8 +240,14 @@ builder_main(void *arg)
 		struct prep *p;
 
 		pthread_mutex_lock(&b->mu);
-		while (!b->quit && b->head - b->tail == QUEUE_LOOKAHEAD)
-			pthread_cond_wait(&b->space, &b->mu);
+		if (b->head - b->tail == QUEUE_LOOKAHEAD) {
+			/* full: sleep until half is taken, not for each slot */
+			b->sleeping = true;
+			while (!b->quit &&
+			    b->head - b->tail > QUEUE_LOOKAHEAD / 2)
+				pthread_cond_wait(&b->space, &b->mu);
+			b->sleeping = false;
+		}
 		head = b->head;
 		if (b->quit) {
 			pthread_mutex_unlock(&b->mu);
@@ -332,7 +339,8 @@ builder_release(struct builder *b, struct prep *p)
 	prep_clear(p);
 	pthread_mutex_lock(&b->mu);
 	b->tail++;
-	pthread_cond_signal(&b->space);
+	if (b->sleeping && b->head - b->tail <= QUEUE_LOOKAHEAD / 2)
+		pthread_cond_signal(&b->space);
 	pthread_mutex_unlock(&b->mu);
 }
 
