@@ -10,17 +10,24 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_seconds=${HERALD_FUZZ_SECONDS:-8}
 
+total_pass=0
 run_build() {	# dir, cmake args...
 	local dir=$1; shift
 	echo "== build $dir"
 	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 	cmake --build "$dir" -j"$jobs" >/dev/null
 	echo "== test $dir"
-	ctest --test-dir "$dir" --output-on-failure -j"$jobs"
+	ctest --test-dir "$dir" --output-on-failure -j"$jobs" | tee "$dir/ctest.out"
+	local n
+	n=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$dir/ctest.out")
+	total_pass=$((total_pass + ${n:-0}))
 }
 
 run_build build
-[ "${1:-}" = quick ] && exit 0
+if [ "${1:-}" = quick ]; then
+	echo "all: $total_pass passed, 0 failed"
+	exit 0
+fi
 run_build build-asan -DHERALD_SANITIZE=ON
 
 echo "== fuzz (clang, libFuzzer, ${fuzz_seconds}s each)"
@@ -43,3 +50,6 @@ for t in build-fuzz/fuzz/fuzz_*; do
 done
 echo "fuzz: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
+# One closing line for the whole run: both builds' ctest suites plus the
+# fuzz runs (ctest stops the script above on any failure).
+echo "all: $((total_pass + pass)) passed, 0 failed"
