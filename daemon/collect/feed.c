@@ -1462,9 +1462,9 @@ not_a_feed(const struct parse_errors *pe, const char *utf8, size_t len)
 	if (i == len)
 		return xstrdup("not a feed: document is empty");
 	if (pe->code != 0)
-		return xasprintf("not XML: line %d col %d: %s", pe->line,
-		    pe->col, pe->msg);
-	return xstrdup("not XML: no root element");
+		return xasprintf("not a feed: not XML: line %d col %d: %s",
+		    pe->line, pe->col, pe->msg);
+	return xstrdup("not a feed: not XML: no root element");
 }
 
 struct feed *
@@ -1568,7 +1568,8 @@ feed_parse(const char *data, size_t len, const char *base_url,
 		feed_head(&ps, root, f);
 		feed_items(&ps, root, f, &cap, "entry");
 	} else {
-		*err = xasprintf("not a feed: root element is <%s>",
+		*err = xasprintf("not a feed: line %ld: root element is <%s>, "
+		    "expected <rss>, <rdf:RDF> or <feed>", xmlGetLineNo(root),
 		    (const char *)root->name);
 		free(f);
 		f = NULL;

@@ -397,10 +397,10 @@ test_not_feeds(void **state)
 
 	(void)state;
 	err = parse_error("html_page.html");
-	assert_string_equal(err, "not a feed: root element is <html>");
+	assert_string_equal(err, "not a feed: line 2: root element is <html>, expected <rss>, <rdf:RDF> or <feed>");
 	free(err);
 	err = parse_error("json.json");
-	assert_string_equal(err, "not XML: line 1 col 1: Start tag expected, '<' not found");
+	assert_string_equal(err, "not a feed: not XML: line 1 col 1: Start tag expected, '<' not found");
 	free(err);
 	err = parse_error("empty.xml");
 	assert_string_equal(err, "not a feed: document is empty");
@@ -413,14 +413,14 @@ test_not_feeds(void **state)
 		free(e2);
 		/* truncated inside the root's name: what is left is no feed */
 		assert_null(feed_parse("<?xml version=\"1.0\"?>\n<rs", 26, NULL, NULL, &e2));
-		assert_string_equal(e2, "not a feed: root element is <rs>");
+		assert_string_equal(e2, "not a feed: line 2: root element is <rs>, expected <rss>, <rdf:RDF> or <feed>");
 		free(e2);
 		assert_null(feed_parse("<?xml version=\"1.0\"?>\n<", 24, NULL, NULL, &e2));
 		assert_non_null(strstr(e2, "not XML: line 2"));
 		free(e2);
 		assert_null(feed_parse("<svg xmlns=\"http://www.w3.org/2000/svg\"/>", 41,
 		    NULL, NULL, &e2));
-		assert_string_equal(e2, "not a feed: root element is <svg>");
+		assert_string_equal(e2, "not a feed: line 1: root element is <svg>, expected <rss>, <rdf:RDF> or <feed>");
 		free(e2);
 	}
 }
