@@ -171,6 +171,15 @@ fail:
 	return rc;
 }
 
+/*
+ * The walk is by primary key from after_id (the unary + keeps SQLite off
+ * the deliveries_due index): it stops at the max-th due row, so a chunk
+ * costs the same at any position.  Through deliveries_due SQLite read,
+ * joined and sorted every remaining due row of the issue for each chunk:
+ * 18 ms a chunk with 10,000 left, quadratic over a pass.  Now rows no
+ * longer due (and those of later issues, e.g. another newsletter's, at the
+ * end) are stepped over, each at most once per pass.
+ */
 long
 store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
     int64_t after_id, size_t max, struct store_delivery *out)
@@ -183,8 +192,8 @@ store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
 	    " JOIN subscribers s ON s.id = d.subscriber_id"
 	    " LEFT JOIN subscriptions sub ON sub.subscriber_id = d.subscriber_id"
 	    "  AND sub.newsletter = i.newsletter"
-	    " WHERE d.issue_id = ?1 AND d.id > ?2"
-	    "  AND d.state IN ('queued', 'deferred') AND d.next_attempt <= ?3"
+	    " WHERE d.id > ?2 AND +d.issue_id = ?1"
+	    "  AND +d.state IN ('queued', 'deferred') AND d.next_attempt <= ?3"
 	    " ORDER BY d.id LIMIT ?4");
 	size_t n = 0;
 	int rc = SQLITE_DONE;
