@@ -78,6 +78,52 @@ enum store_rc	 store_subs_find_key(struct store *, const char *key,
 		    const char *nl, int64_t *id, bool *found, bool *has,
 		    enum sub_status *status);
 /*
+ * Set-based writes for a bulk import: one statement per table and batch
+ * instead of one per row (SQLite's per-statement cost was most of an
+ * import's time).  The rows come from the caller through row(arg, i, out)
+ * for i in [0, n), in that order; the strings it points out must stay valid
+ * until the call returns.
+ */
+struct sub_bulk_row {
+	int64_t		 id;
+	const char	*email;
+	const char	*key;		/* email_key(email) */
+	const char	*name;		/* NULL or "": none */
+	const char	*attrs;		/* JSON object text; NULL or "": {} */
+	time_t		 created;
+	enum sub_status	 status;
+	unsigned long	 line;		/* for the event detail */
+};
+struct sub_bulk {
+	size_t		 n;
+	void		(*row)(void *arg, size_t i, struct sub_bulk_row *out);
+	void		*arg;
+	const char	*prefix;	/* event detail: see below */
+};
+/*
+ * Inserts the subscribers of b (each with its id, which must be unused),
+ * skipping those whose key exists (ON CONFLICT DO NOTHING); rows in
+ * email_key order make the UNIQUE index's work one ordered sweep.  *added
+ * gets how many were inserted.
+ */
+enum store_rc	 store_subs_bulk_insert(struct store *,
+		    const struct sub_bulk *b, long *added);
+/*
+ * Calls cb(id, arg) for each subscriber id >= from, ascending: after
+ * store_subs_bulk_insert() with ids above every earlier id, the rows it
+ * inserted.
+ */
+enum store_rc	 store_subs_ids_from(struct store *, int64_t from,
+		    void (*cb)(int64_t id, void *arg), void *arg);
+/*
+ * Adds the subscription to nl of each row of b (id, status, created, as
+ * store_subs_subscribe() does) and its "subscribe" event at `at`, whose
+ * detail is b->prefix, the row's line number and, when the status is not
+ * active, " as <status>" (b->prefix NULL: none).  Two statements.
+ */
+enum store_rc	 store_subs_bulk_subscribe(struct store *, const char *nl,
+		    const struct sub_bulk *b, time_t at);
+/*
  * Sets this connection's page cache as SQLite's cache_size does (negative:
  * KiB, positive: pages); *old gets the previous setting, in the same form,
  * when not NULL.
