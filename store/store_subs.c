@@ -203,13 +203,15 @@ store_subs_find_key(struct store *st, const char *key, const char *nl,
 	return done(s, rc);
 }
 
-enum store_rc
-store_subs_cache_size(struct store *st, long size, long *old)
+/* Sets an integer PRAGMA of this connection; *old: its value before. */
+static enum store_rc
+pragma_int(struct store *st, const char *get, const char *name, long value,
+    long *old)
 {
 	char sql[64];
 
 	if (old) {
-		sqlite3_stmt *s = store_stmt(st, "PRAGMA cache_size");
+		sqlite3_stmt *s = store_stmt(st, get);
 		enum store_rc r;
 		int rc = sqlite3_step(s);
 
@@ -218,8 +220,24 @@ store_subs_cache_size(struct store *st, long size, long *old)
 		if ((r = done(s, rc)) != STORE_OK)
 			return r;
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA cache_size = %ld", size);
+	snprintf(sql, sizeof(sql), "PRAGMA %s = %ld", name, value);
 	return store_exec(st, sql);
+}
+
+enum store_rc
+store_subs_cache_size(struct store *st, long size, long *old)
+{
+	static const char get[] = "PRAGMA cache_size";
+
+	return pragma_int(st, get, "cache_size", size, old);
+}
+
+enum store_rc
+store_subs_wal_autocheckpoint(struct store *st, long pages, long *old)
+{
+	static const char get[] = "PRAGMA wal_autocheckpoint";
+
+	return pragma_int(st, get, "wal_autocheckpoint", pages, old);
 }
 
 enum store_rc
@@ -671,17 +689,20 @@ bulk_eof(sqlite3_vtab_cursor *cur)
 	return c->b == NULL || c->i >= c->b->n;
 }
 
-/* Strings: the caller's, valid for the statement (SQLITE_STATIC). */
+/*
+ * A string of n bytes, or NULL (empty: the text empty instead, unless that
+ * is NULL too).  The caller's, valid for the statement: SQLITE_STATIC.
+ */
 static void
-result_str(sqlite3_context *ctx, const char *s, const char *empty)
+result_str(sqlite3_context *ctx, const char *s, size_t n, const char *empty)
 {
-	if (s == NULL || *s == '\0') {
+	if (s == NULL || n == 0) {
 		if (empty)
 			sqlite3_result_text(ctx, empty, -1, SQLITE_STATIC);
 		else
 			sqlite3_result_null(ctx);
 	} else
-		sqlite3_result_text(ctx, s, -1, SQLITE_STATIC);
+		sqlite3_result_text(ctx, s, (int)n, SQLITE_STATIC);
 }
 
 /*
@@ -736,16 +757,16 @@ bulk_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 		sqlite3_result_int64(ctx, r->id);
 		break;
 	case BC_EMAIL:
-		result_str(ctx, r->email, NULL);
+		result_str(ctx, r->email, r->email_len, NULL);
 		break;
 	case BC_KEY:
-		result_str(ctx, r->key, NULL);
+		result_str(ctx, r->key, r->email_len, NULL);
 		break;
 	case BC_NAME:
-		result_str(ctx, r->name, NULL);
+		result_str(ctx, r->name, r->name_len, NULL);
 		break;
 	case BC_ATTRS:
-		result_str(ctx, r->attrs, "{}");
+		result_str(ctx, r->attrs, r->attrs_len, "{}");
 		break;
 	case BC_CREATED:
 		sqlite3_result_int64(ctx, (sqlite3_int64)r->created);

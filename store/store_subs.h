@@ -90,6 +90,8 @@ struct sub_bulk_row {
 	const char	*key;		/* email_key(email) */
 	const char	*name;		/* NULL or "": none */
 	const char	*attrs;		/* JSON object text; NULL or "": {} */
+	size_t		 email_len, name_len, attrs_len;	/* strlen() */
+						/* (key: email_len too) */
 	time_t		 created;
 	enum sub_status	 status;
 	unsigned long	 line;		/* for the event detail */
@@ -129,6 +131,13 @@ enum store_rc	 store_subs_bulk_subscribe(struct store *, const char *nl,
  * when not NULL.
  */
 enum store_rc	 store_subs_cache_size(struct store *, long size, long *old);
+/*
+ * Sets this connection's WAL auto-checkpoint threshold in pages, as
+ * PRAGMA wal_autocheckpoint does (0: never); *old gets the previous one
+ * when not NULL.
+ */
+enum store_rc	 store_subs_wal_autocheckpoint(struct store *, long pages,
+		    long *old);
 /*
  * Turns this connection's foreign key checks on or off (outside a
  * transaction only: SQLite ignores the change inside one).  For a bulk

@@ -779,11 +779,6 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	o.name = strcmp(path, "-") == 0 ? "stdin" : path;
 	o.dry_run = dry;
 	o.errors = stderr;
-	/*
-	 * A larger page cache for the bulk insert (16 MiB): the email_key
-	 * index takes inserts in random order.  Peak RSS stays under 64 MB.
-	 */
-	store_exec(cli->store, "PRAGMA cache_size = -16384");
 	src = sub_import(cli->store, fd, &o, &rep, &err);
 	if (src != STORE_OK) {
 		if (src == STORE_BUSY)

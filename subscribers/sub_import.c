@@ -20,6 +20,12 @@
 #define IMPORT_BATCH	100000
 /* The page cache while importing (SQLite cache_size: negative is KiB). */
 #define IMPORT_CACHE	(-24 * 1024L)
+/*
+ * The WAL auto-checkpoint threshold while importing, in pages (64 Ki pages:
+ * 256 MiB at 4 KiB): a checkpoint after every batch copied index pages
+ * that the next batch changes again, each time with an fsync.
+ */
+#define IMPORT_CKPT	65536L
 
 /*
  * The keys of known subscribers (there before the import) that the import
@@ -51,6 +57,7 @@ struct pend {
 	unsigned long	 line;
 	time_t		 created;
 	int64_t		 id;
+	uint32_t	 elen, nlen, alen;	/* email, name, attrs */
 	unsigned char	 status;	/* enum sub_status */
 	unsigned char	 outcome;	/* enum outcome */
 };
@@ -59,6 +66,16 @@ struct pend {
 struct msg {
 	unsigned long	 line;
 	size_t		 off;		/* in imp.msgtext */
+};
+
+/*
+ * A row of the batch in a sort: its index and the first 8 bytes of its key
+ * (big-endian, so that comparing them compares the strings' starts), which
+ * settle most comparisons without reading the arena.
+ */
+struct ord {
+	uint64_t	 pfx;
+	size_t		 i;
 };
 
 /* Ids this import gave out: [lo, hi] ranges, merged when adjacent. */
@@ -79,7 +96,7 @@ struct imp {
 	struct buf		 arena;
 	struct pend		*pend;
 	size_t			 npend, cappend;
-	size_t			*order;
+	struct ord		*order;
 	size_t			 caporder;
 	struct msg		*msgs;
 	size_t			 nmsgs, capmsgs;
@@ -348,15 +365,32 @@ header(struct imp *im, const struct csv_record *rec, char **err)
 static const struct imp *sort_im;
 
 static int
-pend_cmp(const void *a, const void *b)
+ord_cmp(const void *a, const void *b)
 {
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = strcmp(sort_im->arena.data + sort_im->pend[i].off,
-	    sort_im->arena.data + sort_im->pend[j].off);
+	const struct ord *x = a, *y = b;
+	int c;
 
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx ? -1 : 1;
+	c = strcmp(sort_im->arena.data + sort_im->pend[x->i].off,
+	    sort_im->arena.data + sort_im->pend[y->i].off);
 	if (c)
 		return c;
-	return i < j ? -1 : i > j;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static uint64_t
+key_prefix(const char *k)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		v = v << 8 | (unsigned char)*k;
+		if (*k)
+			k++;
+	}
+	return v;
 }
 
 /* True when id was given out by this import. */
@@ -393,14 +427,17 @@ static void
 bulk_row(void *arg, size_t i, struct sub_bulk_row *out)
 {
 	const struct imp *im = arg;
-	const struct pend *p = &im->pend[im->order[i]];
+	const struct pend *p = &im->pend[im->order[i].i];
 	const char *key = im->arena.data + p->off;
 
 	out->id = p->id;
 	out->key = key;
-	out->email = key + strlen(key) + 1;
-	out->name = out->email + strlen(out->email) + 1;
-	out->attrs = out->name + strlen(out->name) + 1;
+	out->email = key + p->elen + 1;
+	out->name = out->email + p->elen + 1;
+	out->attrs = out->name + p->nlen + 1;
+	out->email_len = p->elen;
+	out->name_len = p->nlen;
+	out->attrs_len = p->alen;
 	out->created = p->created;
 	out->status = (enum sub_status)p->status;
 	out->line = p->line;
@@ -448,10 +485,12 @@ batch_write(struct imp *im)
 		im->order = xrealloc(im->order,
 		    im->caporder * sizeof(*im->order));
 	}
-	for (i = 0; i < im->npend; i++)
-		im->order[i] = i;
+	for (i = 0; i < im->npend; i++) {
+		im->order[i].i = i;
+		im->order[i].pfx = key_prefix(im->arena.data + im->pend[i].off);
+	}
 	sort_im = im;
-	qsort(im->order, im->npend, sizeof(*im->order), pend_cmp);
+	qsort(im->order, im->npend, sizeof(*im->order), ord_cmp);
 	sort_im = NULL;
 	if ((rc = store_subs_max_id(im->st, &im->base)) != STORE_OK)
 		return rc;
@@ -459,14 +498,15 @@ batch_write(struct imp *im)
 
 	/* order[0..n): the first row of each address, in email_key order */
 	for (i = n = 0; i < im->npend; i++) {
-		p = &im->pend[im->order[i]];
+		p = &im->pend[im->order[i].i];
 		key = im->arena.data + p->off;
-		if (prev && strcmp(key, im->arena.data + prev->off) == 0) {
+		if (prev && im->order[i].pfx == im->order[n - 1].pfx &&
+		    strcmp(key, im->arena.data + prev->off) == 0) {
 			p->outcome = OUT_DUP;
 			continue;
 		}
 		prev = p;
-		p->id = im->base + (int64_t)im->order[i];
+		p->id = im->base + (int64_t)im->order[i].i;
 		p->outcome = OUT_ATTACH;	/* until known to be new */
 		im->order[n++] = im->order[i];
 	}
@@ -478,13 +518,13 @@ batch_write(struct imp *im)
 		return rc;
 	if ((size_t)added == n) {
 		for (i = 0; i < n; i++)
-			im->pend[im->order[i]].outcome = OUT_NEW;
+			im->pend[im->order[i].i].outcome = OUT_NEW;
 	} else if (added > 0 && (rc = store_subs_ids_from(im->st, im->base,
 	    bulk_added, im)) != STORE_OK)
 		return rc;
 
 	for (i = 0; i < n; i++) {
-		p = &im->pend[im->order[i]];
+		p = &im->pend[im->order[i].i];
 		if (p->outcome == OUT_NEW) {
 			if (p->id > hi)
 				hi = p->id;
@@ -542,7 +582,7 @@ batch_write(struct imp *im)
 		default:
 			break;
 		}
-		im->order[n++] = i;
+		im->order[n++].i = i;
 	}
 	buf_reset(&im->detail);
 	buf_printf(&im->detail, "import %s:", im->o->name);
@@ -671,7 +711,9 @@ row(struct imp *im, const struct csv_record *rec)
 	buf_add(&im->arena, email, len);	/* the key: email_key() */
 	ascii_lower(im->arena.data + p->off);
 	buf_add(&im->arena, email, len);
-	buf_add(&im->arena, name, strlen(name) + 1);
+	p->elen = (uint32_t)(len - 1);
+	p->nlen = (uint32_t)strlen(name);
+	buf_add(&im->arena, name, p->nlen + 1);
 	astart = im->arena.len;
 	for (i = 0; i < im->ncols; i++) {
 		if (im->attr_json[i] == NULL || rec->lens[i] == 0)
@@ -683,6 +725,7 @@ row(struct imp *im, const struct csv_record *rec)
 	}
 	if (im->arena.len != astart)
 		buf_addc(&im->arena, '}');
+	p->alen = (uint32_t)(im->arena.len - astart);
 	buf_addc(&im->arena, '\0');
 }
 
@@ -695,7 +738,7 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 	const struct csv_record *rec;
 	enum store_rc rc = STORE_OK;
 	long batch = o->batch > 0 ? o->batch : IMPORT_BATCH;
-	long old_cache = 0;
+	long old_cache = 0, old_ckpt = 1000;
 	bool have_header = false, cache_set = false;
 	size_t i;
 	int n;
@@ -728,6 +771,9 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 			 */
 			if ((rc = store_subs_foreign_keys(st, false))
 			    != STORE_OK)
+				goto dberr;
+			if ((rc = store_subs_wal_autocheckpoint(st,
+			    IMPORT_CKPT, &old_ckpt)) != STORE_OK)
 				goto dberr;
 			if ((rc = store_begin(st)) != STORE_OK)
 				goto dberr;
@@ -762,6 +808,7 @@ out:
 	if (cache_set) {
 		store_subs_foreign_keys(st, true);
 		store_subs_cache_size(st, old_cache, NULL);
+		store_subs_wal_autocheckpoint(st, old_ckpt, NULL);
 	}
 	for (i = 0; i < im.ncols && im.attr_json; i++)
 		free(im.attr_json[i]);
