@@ -366,6 +366,18 @@ builder_stop(struct builder *b)
 
 /* ---- writer ---- */
 
+/*
+ * A commit waits up to QUEUE_GROUP_US for QUEUE_GROUP outcomes to share
+ * it.  This never widens what a crash can re-send: the send loop still
+ * stops at its limit of uncommitted outcomes.
+ */
+#ifndef QUEUE_GROUP
+#define QUEUE_GROUP	8
+#endif
+#ifndef QUEUE_GROUP_US
+#define QUEUE_GROUP_US	2000
+#endif
+
 static void
 pend_free(struct pend *p, size_t n)
 {
@@ -392,6 +404,20 @@ writer_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 		while (w->nqueue == 0 && !w->quit)
 			pthread_cond_wait(&w->work, &w->mu);
+		if (w->nqueue > 0 && w->nqueue < QUEUE_GROUP && !w->quit) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += QUEUE_GROUP_US * 1000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			while (w->nqueue < QUEUE_GROUP && !w->quit &&
+			    pthread_cond_timedwait(&w->work, &w->mu,
+			    &until) == 0)
+				;
+		}
 		if (w->nqueue == 0) {		/* quit, and all committed */
 			pthread_mutex_unlock(&w->mu);
 			break;
