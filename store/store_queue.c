@@ -95,25 +95,9 @@ store_issue_articles(struct store *st, int64_t issue_id, int64_t **ids)
 	sqlite3_stmt *s = store_stmt(st,
 	    "SELECT article_id FROM issue_articles WHERE issue_id = ?"
 	    " ORDER BY position");
-	size_t n = 0, cap = 0;
-	int rc;
 
-	*ids = NULL;
 	sqlite3_bind_int64(s, 1, issue_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*ids = xrealloc(*ids, cap * sizeof(**ids));
-		}
-		(*ids)[n++] = sqlite3_column_int64(s, 0);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		free(*ids);
-		*ids = NULL;
-		return -1;
-	}
-	return (long)n;
+	return store_collect_ids(s, ids);
 }
 
 enum store_rc

@@ -81,24 +81,6 @@ collect_first(struct cli *cli, const struct newsletter_conf *nl, bool skip)
 /* ------------------------------------------------------------------ */
 /* send-test */
 
-struct one {
-	bool	 done;
-	enum smtp_result result;
-	int	 code;
-	char	*reply;
-};
-
-static void
-one_done(const struct smtp_outcome *o, void *arg)
-{
-	struct one *r = arg;
-
-	r->done = true;
-	r->result = o->result;
-	r->code = o->code;
-	r->reply = xstrdup(o->reply);
-}
-
 static void
 usage_send_test(FILE *f)
 {
@@ -138,15 +120,12 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 	struct message_ctx *mc = NULL;
 	struct smtp *sm = NULL;
 	struct buf msg = BUF_INIT;
-	struct one res;
 	struct message_rcpt r;
 	int64_t *ids = NULL;
-	char *err = NULL, *from = NULL;
+	char *err = NULL, *from = NULL, *reply = NULL;
 	int c, rc;
-	time_t deadline;
 
 	memset(&is, 0, sizeof(is));
-	memset(&res, 0, sizeof(res));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) !=
 	    -1) {
@@ -230,42 +209,33 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 	if ((sm = open_smtp(cli->cfg, nl, 1, &rc)) == NULL)
 		goto out;
 	from = message_env_from(mc, 0);
-	smtp_submit(sm, from, to, &msg, NULL);
-	/* Bounded: libcurl's timeouts end every transfer; this is a backstop. */
-	deadline = time(NULL) + 6 * (cli->cfg->smtp.timeout + 5);
-	while (!res.done && time(NULL) < deadline)
-		smtp_run(sm, 200, one_done, &res);
-	if (!res.done) {
-		log_error("send-test: %s: no answer in time", cli->cfg->smtp.url);
-		rc = EXIT_TEMP;
-		goto out;
-	}
-	switch (res.result) {
+	switch (smtp_send_one(sm, from, to, &msg, cli->cfg->smtp.timeout,
+	    &reply)) {
 	case SMTP_SENT:
-		printf("%s\n", res.reply);
+		printf("%s\n", reply);
 		log_info("send-test: issue #%ld sent to %s", is.number, to);
 		rc = EXIT_OK;
 		break;
 	case SMTP_PERMFAIL:
 		log_error("send-test: %s refused %s: %s", cli->cfg->smtp.url,
-		    to, res.reply);
+		    to, reply);
 		rc = EXIT_FAIL;
 		break;
 	case SMTP_TEMPFAIL:
 		log_error("send-test: %s deferred %s (temporary): %s",
-		    cli->cfg->smtp.url, to, res.reply);
+		    cli->cfg->smtp.url, to, reply);
 		rc = EXIT_TEMP;
 		break;
 	case SMTP_CONNFAIL:
 		log_error("send-test: %s: cannot send (unreachable or "
-		    "session refused): %s", cli->cfg->smtp.url, res.reply);
+		    "session refused): %s", cli->cfg->smtp.url, reply);
 		rc = EXIT_TEMP;
 		break;
 	}
 out:
 	smtp_free(sm);
 	free(from);
-	free(res.reply);
+	free(reply);
 	buf_free(&msg);
 	message_ctx_free(mc);
 	token_key_free(key);

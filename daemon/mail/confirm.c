@@ -178,22 +178,6 @@ out:
 	return ret;
 }
 
-struct one {
-	bool		 done;
-	enum smtp_result result;
-	char		*reply;
-};
-
-static void
-one_done(const struct smtp_outcome *o, void *arg)
-{
-	struct one *r = arg;
-
-	r->done = true;
-	r->result = o->result;
-	r->reply = xstrdup(o->reply ? o->reply : "");
-}
-
 enum confirm_result
 confirm_send(const struct config *cfg, const struct newsletter_conf *nl,
     const struct confirm_rcpt *r, char **reply)
@@ -202,13 +186,11 @@ confirm_send(const struct config *cfg, const struct newsletter_conf *nl,
 	struct token_key *key = NULL;
 	struct smtp *sm = NULL;
 	struct buf msg = BUF_INIT;
-	struct one one;
+	enum smtp_result sr;
 	char *err = NULL;
-	time_t deadline;
 	int rc;
 
 	*reply = NULL;
-	memset(&one, 0, sizeof(one));
 	if (confirm_unavailable(cfg) != NULL) {
 		*reply = xstrdup(confirm_unavailable(cfg));
 		return CONFIRM_CONFIG;
@@ -228,20 +210,9 @@ confirm_send(const struct config *cfg, const struct newsletter_conf *nl,
 		res = rc == EXIT_USAGE ? CONFIRM_CONFIG : CONFIRM_ERROR;
 		goto out;
 	}
-	smtp_submit(sm, nl->bounce_address, r->email, &msg, NULL);
-	/* Bounded: libcurl's timeouts end every transfer; this is a backstop. */
-	deadline = time(NULL) + 6 * ((cfg->smtp.timeout > 0 ?
-	    cfg->smtp.timeout : 30) + 5);
-	while (!one.done && time(NULL) < deadline)
-		smtp_run(sm, 200, one_done, &one);
-	if (!one.done) {
-		*reply = xasprintf("%s: no answer in time", cfg->smtp.url);
-		res = CONFIRM_DEFERRED;
-		goto out;
-	}
-	*reply = one.reply;
-	one.reply = NULL;
-	switch (one.result) {
+	sr = smtp_send_one(sm, nl->bounce_address, r->email, &msg,
+	    cfg->smtp.timeout, reply);
+	switch (sr) {
 	case SMTP_SENT:
 		res = CONFIRM_SENT;
 		break;
@@ -259,7 +230,6 @@ out:
 	smtp_free(sm);
 	token_key_free(key);
 	buf_free(&msg);
-	free(one.reply);
 	free(err);
 	return res;
 }

@@ -473,3 +473,44 @@ smtp_wakeup(struct smtp *sm)
 {
 	curl_multi_wakeup(sm->multi);
 }
+
+struct one {
+	bool		 done;
+	enum smtp_result result;
+	char		*reply;
+};
+
+static void
+one_done(const struct smtp_outcome *o, void *arg)
+{
+	struct one *r = arg;
+
+	r->done = true;
+	r->result = o->result;
+	r->reply = xstrdup(o->reply ? o->reply : "");
+}
+
+enum smtp_result
+smtp_send_one(struct smtp *sm, const char *from, const char *rcpt,
+    struct buf *msg, long timeout, char **reply)
+{
+	struct one one;
+	time_t deadline;
+
+	memset(&one, 0, sizeof(one));
+	*reply = NULL;
+	if (smtp_submit(sm, from, rcpt, msg, NULL) == -1) {
+		*reply = xstrdup("sender busy");
+		return SMTP_TEMPFAIL;
+	}
+	/* Bounded: libcurl's timeouts end every transfer; this is a backstop. */
+	deadline = time(NULL) + 6 * ((timeout > 0 ? timeout : 30) + 5);
+	while (!one.done && time(NULL) < deadline)
+		smtp_run(sm, 200, one_done, &one);
+	if (!one.done) {
+		*reply = xstrdup("no answer in time");
+		return SMTP_TEMPFAIL;
+	}
+	*reply = one.reply;
+	return one.result;
+}

@@ -87,6 +87,17 @@ int		 smtp_submit(struct smtp *, const char *from, const char *rcpt,
 size_t		 smtp_run(struct smtp *, int timeout_ms, smtp_done_fn done,
 		    void *arg);
 /*
+ * Sends one message and waits for its outcome (send-test, confirmation
+ * mail).  *reply (caller frees) is the server's reply or why there is none;
+ * a transfer still unanswered after a generous multiple of timeout seconds
+ * is SMTP_TEMPFAIL "no answer in time" (libcurl's own timeouts normally end
+ * it first).
+ */
+enum smtp_result smtp_send_one(struct smtp *, const char *from,
+		    const char *rcpt, struct buf *msg, long timeout,
+		    char **reply);
+
+/*
  * Makes a smtp_run() waiting now (or the next one) return early.  The one
  * call that is safe from another thread.
  */
