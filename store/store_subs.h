@@ -104,9 +104,9 @@ struct sub_bulk {
 };
 /*
  * Inserts the subscribers of b (each with its id, which must be unused),
- * skipping those whose key exists (ON CONFLICT DO NOTHING); rows in
- * email_key order make the UNIQUE index's work one ordered sweep.  *added
- * gets how many were inserted.
+ * skipping those whose key exists (ON CONFLICT DO NOTHING); rows in id
+ * order make the table's work appends.  *added gets how many were
+ * inserted.
  */
 enum store_rc	 store_subs_bulk_insert(struct store *,
 		    const struct sub_bulk *b, long *added);

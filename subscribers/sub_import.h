@@ -2,11 +2,11 @@
  * sub_import: CSV import of subscribers into one newsletter.
  *
  * The input streams through the CSV reader; memory holds one batch of
- * valid rows (about 130 bytes a row), the SQLite page cache (24 MiB while
+ * valid rows (about 180 bytes a row), the SQLite page cache (24 MiB while
  * importing) and 8 bytes per address that the database knew before (to
- * report later rows of it as duplicates), never the file.  Each batch is
- * written in email_key order, so the UNIQUE index takes one ordered sweep;
- * ids still follow the file's order.
+ * report later rows of it as duplicates), never the file.  Each batch goes
+ * into each table with one INSERT ... SELECT, in file order, so ids follow
+ * the file's order.
  *
  * Header row: the `email` column is found in any case and position; `name`,
  * `status` (pending|active|unsubscribed|bounced, default active) and

@@ -187,7 +187,7 @@ column(struct store *st, const char *sql)
 }
 
 /*
- * A batch is written in address order, yet ids follow the file; addresses
+ * Ids follow the file, duplicates inside a batch included; addresses
  * the database knew before (here: subscribed to another newsletter) are
  * recognised as duplicates across batches too.
  */
