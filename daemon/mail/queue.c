@@ -10,16 +10,25 @@
  *            connection, which nothing else uses during the pass) and
  *            builds their messages ahead into a ring of QUEUE_LOOKAHEAD
  *            slots; it waits when the ring is full.
- *   I/O      (the caller's thread) takes built messages from the ring,
- *            hands them to libcurl, and queues each outcome for the writer.
+ *   I/O      takes built messages from the ring, hands them to libcurl,
+ *            and queues each outcome for the writer.  With two or more
+ *            connections there are two I/O threads (the caller's and one
+ *            more), each with its own share of the connections: a sender
+ *            lent the other half with smtp_split(), its own libcurl multi
+ *            handle and flights.  One thread alone was the bottleneck
+ *            (libcurl, the kernel's loopback path: ~100% of a core).
  *   writer   has its own store connection and commits whatever outcomes
  *            queued up while its previous commit ran: one commit per
  *            outcome at normal rates, a few per commit flat out.
  *
- * Ownership: a ring slot belongs to the builder from its release by the I/O
- * thread until it is published, then to the I/O thread until released.
- * The writer's queue is guarded by its mutex; a batch being committed is
- * the writer's alone.
+ * Ownership: a ring slot belongs to the builder from its release until it
+ * is published, then to the ring's mutex: an I/O thread takes a row by
+ * swapping the slot's contents with its own (cleared) prep under the
+ * mutex, which releases the slot at once.  The writer's queue is guarded
+ * by its mutex; a batch being committed is the writer's alone.  The
+ * pass's stats, the run of connection failures and each I/O thread's
+ * in-flight count are under the run's mutex; the progress callback is
+ * called from the caller's thread only, with a copy of the stats.
  */
 #include "queue.h"
 
@@ -38,6 +47,7 @@
 #define RETRY_BASE_DEFAULT	60
 #define RETRY_MAX		86400
 #define CONNFAIL_MIN		4
+#define IO_MAX			2	/* I/O threads */
 
 /* One message in flight: the cookie handed to smtp_submit(). */
 struct flight {
@@ -66,6 +76,7 @@ struct prep {
 
 struct builder {
 	const struct queue_opts *op;
+	struct smtp	*wake[IO_MAX];	/* each I/O thread's sender */
 	time_t		 start;
 	pthread_t	 thread;
 	pthread_mutex_t	 mu;
@@ -76,7 +87,7 @@ struct builder {
 	size_t		 tail;		/* slots released */
 	bool		 eof;		/* no more rows (or a read error) */
 	bool		 quit;
-	bool		 waiting;	/* the I/O thread found the ring empty */
+	unsigned	 waiting;	/* bit i: I/O thread i found it empty */
 	bool		 sleeping;	/* the builder waits for space */
 	int		 dberr;
 };
@@ -85,7 +96,7 @@ struct builder {
 
 struct writer {
 	struct store	*store;		/* the writer's own connection */
-	struct smtp	*smtp;		/* to wake the I/O loop on an error */
+	struct smtp	*wake[IO_MAX];	/* to wake the I/O loops on an error */
 	pthread_t	 thread;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 work;		/* the writer waits: outcomes or quit */
@@ -99,12 +110,31 @@ struct writer {
 	int		 dberr;		/* STORE_* of a failed commit */
 };
 
-struct q {
-	const struct queue_opts *opts;
-	struct queue_stats *stats;
+struct run;
+
+/* One I/O thread: its sender (a share of the connections) and flights. */
+struct io {
+	struct run	*r;
+	unsigned	 idx;
+	struct smtp	*smtp;
 	struct flight	*flights;
 	size_t		 nflights;
+	struct prep	 mine;		/* the row being submitted */
+	bool		 eof;
+	pthread_t	 thread;
+	size_t		 inflight;	/* under r->mu: for progress */
+};
+
+struct run {
+	const struct queue_opts *opts;
+	struct builder	*b;
 	struct writer	*w;
+	struct io	 io[IO_MAX];
+	size_t		 nio;
+	long		 connfail_limit;
+	pthread_mutex_t	 mu;
+	/* under mu */
+	struct queue_stats *stats;
 	long		 connfails;	/* in a row, with nothing sent */
 };
 
@@ -205,11 +235,11 @@ prep_clear(struct prep *p)
 	p->rc = 0;
 }
 
-/* Publishes slot head (or eof) and wakes the I/O loop if it waits. */
+/* Publishes slot head (or eof) and wakes the I/O loops that wait. */
 static void
 builder_publish(struct builder *b, bool eof, int dberr)
 {
-	bool wake;
+	unsigned wake, i;
 
 	pthread_mutex_lock(&b->mu);
 	if (eof) {
@@ -218,10 +248,11 @@ builder_publish(struct builder *b, bool eof, int dberr)
 	} else
 		b->head++;
 	wake = b->waiting;
-	b->waiting = false;
+	b->waiting = 0;
 	pthread_mutex_unlock(&b->mu);
-	if (wake)
-		smtp_wakeup(b->op->smtp);
+	for (i = 0; i < IO_MAX; i++)
+		if (wake & (1u << i))
+			smtp_wakeup(b->wake[i]);
 }
 
 static void *
@@ -298,12 +329,15 @@ builder_main(void *arg)
 }
 
 static void
-builder_start(struct builder *b, const struct queue_opts *op, time_t start)
+builder_start(struct builder *b, const struct queue_opts *op, time_t start,
+    struct smtp *const *wake, size_t nwake)
 {
 	size_t i;
 
 	memset(b, 0, sizeof(*b));
 	b->op = op;
+	for (i = 0; i < nwake; i++)
+		b->wake[i] = wake[i];
 	b->start = start;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->space, NULL);
@@ -313,35 +347,33 @@ builder_start(struct builder *b, const struct queue_opts *op, time_t start)
 }
 
 /*
- * The next built row, or NULL: none ready yet (the builder wakes the
- * I/O loop when it publishes one) or none left (*eof).
+ * Takes the next built row for I/O thread idx by swapping it into *mine
+ * (which must be cleared: its emptied buffer goes back to the ring), and
+ * releases its slot.  false: none ready yet (the builder wakes that
+ * thread when it publishes one) or none left (*eof).
  */
-static struct prep *
-builder_peek(struct builder *b, bool *eof)
+static bool
+builder_take(struct builder *b, unsigned idx, struct prep *mine, bool *eof)
 {
-	struct prep *p = NULL;
+	bool got = false;
 
 	pthread_mutex_lock(&b->mu);
-	if (b->head != b->tail)
-		p = &b->ring[b->tail % QUEUE_LOOKAHEAD];
-	else if (b->eof)
+	if (b->head != b->tail) {
+		struct prep *p = &b->ring[b->tail % QUEUE_LOOKAHEAD], t;
+
+		t = *p;
+		*p = *mine;
+		*mine = t;
+		b->tail++;
+		if (b->sleeping && b->head - b->tail <= QUEUE_LOOKAHEAD / 2)
+			pthread_cond_signal(&b->space);
+		got = true;
+	} else if (b->eof)
 		*eof = true;
 	else
-		b->waiting = true;
+		b->waiting |= 1u << idx;
 	pthread_mutex_unlock(&b->mu);
-	return p;
-}
-
-/* Gives the slot peeked last back to the builder. */
-static void
-builder_release(struct builder *b, struct prep *p)
-{
-	prep_clear(p);
-	pthread_mutex_lock(&b->mu);
-	b->tail++;
-	if (b->sleeping && b->head - b->tail <= QUEUE_LOOKAHEAD / 2)
-		pthread_cond_signal(&b->space);
-	pthread_mutex_unlock(&b->mu);
+	return got;
 }
 
 /* Stops and joins the builder; rows built and not taken stay due. */
@@ -452,8 +484,9 @@ writer_main(void *arg)
 			w->dberr = rc;
 		pthread_cond_broadcast(&w->done);
 		pthread_mutex_unlock(&w->mu);
-		if (rc != STORE_OK)
-			smtp_wakeup(w->smtp);
+		for (i = 0; rc != STORE_OK && i < IO_MAX; i++)
+			if (w->wake[i] != NULL)
+				smtp_wakeup(w->wake[i]);
 	}
 	free(batch);
 	free(o);
@@ -462,7 +495,8 @@ writer_main(void *arg)
 
 /* Opens the writer's connection and starts it; -1 (logged) on error. */
 static int
-writer_start(struct writer *w, const struct queue_opts *op, size_t limit)
+writer_start(struct writer *w, const struct queue_opts *op, size_t limit,
+    struct smtp *const *wake, size_t nwake)
 {
 	const char *path = sqlite3_db_filename(store_db(op->store), "main");
 	char *err = NULL;
@@ -481,7 +515,8 @@ writer_start(struct writer *w, const struct queue_opts *op, size_t limit)
 		free(err);
 		return busy ? STORE_BUSY : STORE_ERR;
 	}
-	w->smtp = op->smtp;
+	for (size_t i = 0; i < nwake; i++)
+		w->wake[i] = wake[i];
 	w->limit = limit;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
@@ -525,10 +560,10 @@ writer_stop(struct writer *w)
  * bounds what a crash can re-send.
  */
 static void
-record(struct q *q, int64_t id, const char *state, long attempts,
+record(struct run *r, int64_t id, const char *state, long attempts,
     time_t next, char *reply, time_t sent, char *mid)
 {
-	struct writer *w = q->w;
+	struct writer *w = r->w;
 	struct pend *p;
 
 	pthread_mutex_lock(&w->mu);
@@ -555,88 +590,122 @@ record(struct q *q, int64_t id, const char *state, long attempts,
 
 /* ---- the I/O loop ---- */
 
+/* Wakes every I/O thread's poll (from any thread). */
+static void
+wake_all(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nio; i++)
+		smtp_wakeup(r->io[i].smtp);
+}
+
 static void
 on_done(const struct smtp_outcome *o, void *arg)
 {
-	struct q *q = arg;
+	struct io *io = arg;
+	struct run *r = io->r;
 	struct flight *f = o->cookie;
-	struct queue_stats *st = q->stats;
+	struct queue_stats *st = r->stats;
 	long attempts = f->attempts + 1;
 	time_t now = time(NULL);
+	const char *state = NULL;
+	bool unreachable = false;
 
 	f->used = false;
+	pthread_mutex_lock(&r->mu);
 	switch (o->result) {
 	case SMTP_SENT:
-		q->connfails = 0;
+		r->connfails = 0;
 		st->sent++;
-		record(q, f->id, "sent", attempts, now, xstrdup(o->reply), now,
-		    f->message_id);
+		state = "sent";
 		break;
 	case SMTP_PERMFAIL:
-		q->connfails = 0;
+		r->connfails = 0;
 		st->failed++;
-		record(q, f->id, "failed", attempts, now, xstrdup(o->reply), 0,
-		    f->message_id);
+		state = "failed";
 		break;
 	case SMTP_TEMPFAIL:
-		q->connfails = 0;
-		if (attempts >= q->opts->max_attempts) {
+		r->connfails = 0;
+		if (attempts >= r->opts->max_attempts) {
 			st->failed++;
-			record(q, f->id, "failed", attempts, now,
-			    xasprintf("%s (gave up after %ld attempts)",
-			    o->reply, attempts), 0, f->message_id);
+			state = "gave up";
 		} else {
 			st->deferred++;
-			record(q, f->id, "deferred", attempts,
-			    now + queue_retry_delay(attempts),
-			    xstrdup(o->reply), 0, f->message_id);
+			state = "deferred";
 		}
 		break;
 	case SMTP_CONNFAIL:
 		/* Nothing about this message: the row stays as it was. */
-		q->connfails++;
+		r->connfails++;
 		st->unreached++;
 		snprintf(st->last_error, sizeof(st->last_error), "%s",
 		    o->reply);
-		free(f->message_id);
+		if (r->connfails >= r->connfail_limit && !st->unreachable)
+			st->unreachable = unreachable = true;
 		break;
 	}
+	pthread_mutex_unlock(&r->mu);
+
+	if (state == NULL)
+		free(f->message_id);
+	else if (strcmp(state, "sent") == 0)
+		record(r, f->id, "sent", attempts, now, xstrdup(o->reply), now,
+		    f->message_id);
+	else if (strcmp(state, "failed") == 0)
+		record(r, f->id, "failed", attempts, now, xstrdup(o->reply), 0,
+		    f->message_id);
+	else if (strcmp(state, "gave up") == 0)
+		record(r, f->id, "failed", attempts, now,
+		    xasprintf("%s (gave up after %ld attempts)",
+		    o->reply, attempts), 0, f->message_id);
+	else
+		record(r, f->id, "deferred", attempts,
+		    now + queue_retry_delay(attempts),
+		    xstrdup(o->reply), 0, f->message_id);
 	f->message_id = NULL;
+	if (unreachable)
+		wake_all(r);	/* the other I/O thread stops too */
 }
 
 static struct flight *
-flight_get(struct q *q)
+flight_get(struct io *io)
 {
 	size_t i;
 
-	for (i = 0; i < q->nflights; i++)
-		if (!q->flights[i].used)
-			return &q->flights[i];
+	for (i = 0; i < io->nflights; i++)
+		if (!io->flights[i].used)
+			return &io->flights[i];
 	return NULL;
 }
 
 /* Submits one built row, or settles it here when it cannot be sent. */
 static void
-take_row(struct q *q, struct prep *p)
+take_row(struct io *io, struct prep *p)
 {
+	struct run *r = io->r;
 	const struct store_delivery *d = &p->d;
 	struct flight *f;
 	time_t now = time(NULL);
 
 	if (!d->active) {
-		q->stats->skipped++;
-		record(q, d->id, "failed", d->attempts, now,
+		pthread_mutex_lock(&r->mu);
+		r->stats->skipped++;
+		pthread_mutex_unlock(&r->mu);
+		record(r, d->id, "failed", d->attempts, now,
 		    xstrdup("skipped: subscription no longer active "
 		    "(unsubscribed before sending)"), 0, NULL);
 		return;
 	}
 	if (p->rc == -1) {
-		q->stats->failed++;
-		record(q, d->id, "failed", d->attempts, now,
+		pthread_mutex_lock(&r->mu);
+		r->stats->failed++;
+		pthread_mutex_unlock(&r->mu);
+		record(r, d->id, "failed", d->attempts, now,
 		    xasprintf("message not built: %s", p->err), 0, NULL);
 		return;
 	}
-	f = flight_get(q);
+	f = flight_get(io);
 	if (f == NULL)
 		fatal("queue: no free flight slot");
 	f->used = true;
@@ -645,73 +714,156 @@ take_row(struct q *q, struct prep *p)
 	f->message_id = p->m.message_id;
 	p->m.message_id = NULL;
 	/* swaps the message into the sender: no copy */
-	if (smtp_submit(q->opts->smtp, p->m.env_from, d->email, &p->m.data,
+	if (smtp_submit(io->smtp, p->m.env_from, d->email, &p->m.data,
 	    f) == -1)
 		fatal("queue: sender not ready");
+}
+
+/* The caller's copy of the stats, with the transfers in flight. */
+static void
+progress(struct run *r)
+{
+	struct queue_stats snap;
+	size_t i;
+
+	pthread_mutex_lock(&r->mu);
+	snap = *r->stats;
+	snap.inflight = 0;
+	for (i = 0; i < r->nio; i++)
+		snap.inflight += (long)r->io[i].inflight;
+	pthread_mutex_unlock(&r->mu);
+	r->opts->progress(&snap, r->opts->progress_arg);
+}
+
+/*
+ * One I/O thread's loop.  io->idx 0 runs on the caller's thread: it alone
+ * receives signals (the other threads block them), passes a change of
+ * *stop on to the other's poll, and reports progress.
+ */
+static void
+io_loop(struct io *io)
+{
+	struct run *r = io->r;
+	const struct queue_opts *op = r->opts;
+	bool first = io->idx == 0;
+	double last_progress = 0;
+	sig_atomic_t seen_stop = 0;
+
+	for (;;) {
+		bool stopping = op->stop != NULL && *op->stop != 0;
+		bool unreachable;
+
+		pthread_mutex_lock(&r->mu);
+		unreachable = r->stats->unreachable;
+		io->inflight = smtp_inflight(io->smtp);
+		pthread_mutex_unlock(&r->mu);
+		if (first && op->stop != NULL && *op->stop != seen_stop) {
+			seen_stop = *op->stop;
+			wake_all(r);
+		}
+		if (writer_error(r->w) != 0)
+			break;
+		if (!stopping && !unreachable && !io->eof &&
+		    smtp_ready(io->smtp) &&
+		    builder_take(r->b, io->idx, &io->mine, &io->eof)) {
+			take_row(io, &io->mine);
+			prep_clear(&io->mine);
+			continue;
+		}
+		if (smtp_inflight(io->smtp) == 0 &&
+		    (stopping || unreachable || io->eof))
+			break;
+		if (op->stop != NULL && *op->stop >= 2)
+			break;		/* abandon what is in flight */
+		/* returns early when the builder publishes a row */
+		smtp_run(io->smtp, 100, on_done, io);
+		if (first && op->progress && mono() - last_progress >= 0.1) {
+			last_progress = mono();
+			progress(r);
+		}
+	}
+	pthread_mutex_lock(&r->mu);
+	io->inflight = smtp_inflight(io->smtp);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void *
+io_main(void *arg)
+{
+	io_loop(arg);
+	return NULL;
 }
 
 int
 queue_run(const struct queue_opts *op, struct queue_stats *stats)
 {
-	struct q q;
+	struct run r;
 	struct builder b;
 	struct writer w;
-	size_t i;
-	bool eof = false;
-	double last_progress = 0;
-	long connfail_limit;
+	struct smtp *part = NULL, *wake[IO_MAX];
+	size_t total, i, j;
 	int dberr = 0, e;
 
 	memset(stats, 0, sizeof(*stats));
-	memset(&q, 0, sizeof(q));
-	q.opts = op;
-	q.stats = stats;
-	q.nflights = smtp_slots(op->smtp);
-	connfail_limit = 2 * (long)q.nflights;
-	if (connfail_limit < CONNFAIL_MIN)
-		connfail_limit = CONNFAIL_MIN;
-	if ((dberr = writer_start(&w, op, q.nflights + QUEUE_BACKLOG)) != 0)
-		return dberr == STORE_BUSY ? STORE_BUSY : -1;
-	q.w = &w;
-	q.flights = xcalloc(q.nflights, sizeof(*q.flights));
-	builder_start(&b, op, time(NULL));
-
-	for (;;) {
-		bool stopping = op->stop != NULL && *op->stop != 0;
-		struct prep *p;
-
-		if (writer_error(&w) != 0)
-			break;
-		if (!stopping && !stats->unreachable && !eof &&
-		    smtp_ready(op->smtp) && (p = builder_peek(&b, &eof)) !=
-		    NULL) {
-			take_row(&q, p);
-			builder_release(&b, p);
-			continue;
-		}
-		if (smtp_inflight(op->smtp) == 0 &&
-		    (stopping || stats->unreachable || eof))
-			break;
-		if (op->stop != NULL && *op->stop >= 2)
-			break;		/* abandon what is in flight */
-		/* returns early when the builder publishes a row */
-		smtp_run(op->smtp, 100, on_done, &q);
-		if (q.connfails >= connfail_limit)
-			stats->unreachable = true;
-		if (op->progress && mono() - last_progress >= 0.1) {
-			last_progress = mono();
-			stats->inflight = (long)smtp_inflight(op->smtp);
-			op->progress(stats, op->progress_arg);
-		}
+	memset(&r, 0, sizeof(r));
+	r.opts = op;
+	r.stats = stats;
+	total = smtp_slots(op->smtp);
+	r.connfail_limit = 2 * (long)total;
+	if (r.connfail_limit < CONNFAIL_MIN)
+		r.connfail_limit = CONNFAIL_MIN;
+	r.nio = 1;
+	r.io[0].smtp = op->smtp;
+	if (total >= 2 && (part = smtp_split(op->smtp, total / 2)) != NULL) {
+		r.io[1].smtp = part;
+		r.nio = 2;
 	}
+	for (i = 0; i < r.nio; i++)
+		wake[i] = r.io[i].smtp;
+	/* the bound on uncommitted outcomes counts all the connections */
+	if ((dberr = writer_start(&w, op, total + QUEUE_BACKLOG, wake,
+	    r.nio)) != 0) {
+		smtp_merge(part);
+		return dberr == STORE_BUSY ? STORE_BUSY : -1;
+	}
+	pthread_mutex_init(&r.mu, NULL);
+	r.w = &w;
+	r.b = &b;
+	for (i = 0; i < r.nio; i++) {
+		struct io *io = &r.io[i];
+
+		io->r = &r;
+		io->idx = (unsigned)i;
+		io->nflights = smtp_slots(io->smtp);
+		io->flights = xcalloc(io->nflights, sizeof(*io->flights));
+		buf_init(&io->mine.m.data, 0);
+	}
+	builder_start(&b, op, time(NULL), wake, r.nio);
+	for (i = 1; i < r.nio; i++)
+		thread_start(&r.io[i].thread, io_main, &r.io[i]);
+	io_loop(&r.io[0]);
+	for (i = 1; i < r.nio; i++)
+		pthread_join(r.io[i].thread, NULL);
+
 	stats->stopped = op->stop != NULL && *op->stop != 0;
-	stats->inflight = (long)smtp_inflight(op->smtp);
+	stats->inflight = 0;
+	for (i = 0; i < r.nio; i++)
+		stats->inflight += (long)smtp_inflight(r.io[i].smtp);
 	dberr = builder_stop(&b);
 	if ((e = writer_stop(&w)) != 0)
 		dberr = e;
-	for (i = 0; i < q.nflights; i++)
-		free(q.flights[i].message_id);	/* abandoned ones */
-	free(q.flights);
+	for (i = 0; i < r.nio; i++) {
+		struct io *io = &r.io[i];
+
+		for (j = 0; j < io->nflights; j++)
+			free(io->flights[j].message_id);  /* abandoned ones */
+		free(io->flights);
+		prep_clear(&io->mine);
+		buf_free(&io->mine.m.data);
+	}
+	/* abandons the part's transfers still in flight (stop >= 2) */
+	smtp_merge(part);
+	pthread_mutex_destroy(&r.mu);
 	if (op->progress)
 		op->progress(stats, op->progress_arg);
 	if (dberr)

@@ -6,6 +6,7 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +27,27 @@ struct slot {
 	char		 errbuf[CURL_ERROR_SIZE];
 };
 
+/*
+ * The rate limit's token bucket.  A sender split with smtp_split() shares
+ * its parent's, under mu, so the limit holds across all slots together.
+ * rate and burst never change after smtp_new().
+ */
+struct bucket {
+	pthread_mutex_t	 mu;
+	double		 rate;
+	double		 burst;
+	double		 tokens;	/* under mu */
+	double		 last;		/* monotonic seconds of last refill */
+};
+
 struct smtp {
 	CURLM		*multi;
 	struct slot	*slots;
 	size_t		 nslots;
 	size_t		 inflight;
-	double		 rate;
-	double		 tokens;
-	double		 burst;
-	double		 last;		/* monotonic seconds of last refill */
+	struct bucket	*bk;		/* own, or the parent's (a part) */
+	struct smtp	*parent;	/* a part: whose slots these are */
+	size_t		 lent;		/* slots lent to a part */
 };
 
 static int curl_inited;
@@ -253,6 +266,7 @@ struct smtp *
 smtp_new(const struct smtp_opts *o, char **err)
 {
 	struct smtp *sm;
+	struct bucket *bk;
 	char *url;
 	size_t i;
 
@@ -265,6 +279,8 @@ smtp_new(const struct smtp_opts *o, char **err)
 		curl_inited = 1;
 	}
 	sm = xcalloc(1, sizeof(*sm));
+	sm->bk = xcalloc(1, sizeof(*sm->bk));
+	pthread_mutex_init(&sm->bk->mu, NULL);
 	sm->nslots = o->connections > 0 ? (size_t)o->connections : 1;
 	sm->slots = xcalloc(sm->nslots, sizeof(*sm->slots));
 	sm->multi = curl_multi_init();
@@ -284,11 +300,12 @@ smtp_new(const struct smtp_opts *o, char **err)
 		}
 	}
 	free(url);
-	sm->rate = o->rate > 0 ? o->rate : 0;
-	sm->burst = sm->rate > 0 ? fmax(1.0, fmin(sm->rate / 10.0,
+	bk = sm->bk;
+	bk->rate = o->rate > 0 ? o->rate : 0;
+	bk->burst = bk->rate > 0 ? fmax(1.0, fmin(bk->rate / 10.0,
 	    (double)sm->nslots)) : 0;
-	sm->tokens = sm->burst;
-	sm->last = now_mono();
+	bk->tokens = bk->burst;
+	bk->last = now_mono();
 	return sm;
 fail:
 	smtp_free(sm);
@@ -302,6 +319,9 @@ smtp_free(struct smtp *sm)
 
 	if (sm == NULL)
 		return;
+	if (sm->parent != NULL)
+		fatal("smtp: freeing a part; smtp_merge() it");
+	sm->nslots += sm->lent;		/* a part not merged: its slots */
 	for (i = 0; i < sm->nslots; i++) {
 		struct slot *s = &sm->slots[i];
 
@@ -316,28 +336,88 @@ smtp_free(struct smtp *sm)
 	if (sm->multi)
 		curl_multi_cleanup(sm->multi);
 	free(sm->slots);
+	pthread_mutex_destroy(&sm->bk->mu);
+	free(sm->bk);
 	free(sm);
 }
 
+struct smtp *
+smtp_split(struct smtp *sm, size_t n)
+{
+	struct smtp *part;
+
+	if (sm->parent != NULL || sm->lent != 0 || sm->inflight != 0 ||
+	    n == 0 || n >= sm->nslots)
+		return NULL;
+	part = xcalloc(1, sizeof(*part));
+	part->multi = curl_multi_init();
+	if (part->multi == NULL) {
+		free(part);
+		return NULL;
+	}
+	curl_multi_setopt(part->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	    (long)n);
+	curl_multi_setopt(part->multi, CURLMOPT_MAXCONNECTS, (long)n);
+	/* the last n slots, in place: libcurl holds pointers to them */
+	sm->nslots -= n;
+	sm->lent = n;
+	part->slots = sm->slots + sm->nslots;
+	part->nslots = n;
+	part->bk = sm->bk;
+	part->parent = sm;
+	return part;
+}
+
+void
+smtp_merge(struct smtp *part)
+{
+	struct smtp *sm;
+	size_t i;
+
+	if (part == NULL)
+		return;
+	sm = part->parent;
+	for (i = 0; i < part->nslots; i++) {
+		struct slot *s = &part->slots[i];
+
+		if (!s->busy)
+			continue;
+		curl_multi_remove_handle(part->multi, s->easy);
+		s->busy = false;
+		s->cookie = NULL;
+	}
+	curl_multi_cleanup(part->multi);	/* closes its connections */
+	sm->nslots += sm->lent;
+	sm->lent = 0;
+	free(part);
+}
+
+/* Needs bk->mu held when the bucket is shared (always taken: cheap). */
 static void
-refill(struct smtp *sm)
+refill(struct bucket *bk)
 {
 	double t;
 
-	if (sm->rate <= 0)
-		return;
 	t = now_mono();
-	sm->tokens = fmin(sm->burst, sm->tokens + (t - sm->last) * sm->rate);
-	sm->last = t;
+	bk->tokens = fmin(bk->burst, bk->tokens + (t - bk->last) * bk->rate);
+	bk->last = t;
 }
 
 bool
 smtp_ready(struct smtp *sm)
 {
+	struct bucket *bk = sm->bk;
+	bool ok;
+
 	if (sm->inflight >= sm->nslots)
 		return false;
-	refill(sm);
-	return sm->rate <= 0 || sm->tokens >= 1.0;
+	if (bk->rate <= 0)
+		return true;
+	pthread_mutex_lock(&bk->mu);
+	refill(bk);
+	ok = bk->tokens >= 1.0;
+	pthread_mutex_unlock(&bk->mu);
+	return ok;
 }
 
 size_t
@@ -388,8 +468,15 @@ smtp_submit(struct smtp *sm, const char *from, const char *rcpt,
 		fatal("smtp: libcurl refused a transfer");
 	s->busy = true;
 	sm->inflight++;
-	if (sm->rate > 0)
-		sm->tokens -= 1.0;
+	if (sm->bk->rate > 0) {
+		/*
+		 * Two senders sharing the bucket may both have seen the
+		 * last token: it goes below 0 and the refill pays it back.
+		 */
+		pthread_mutex_lock(&sm->bk->mu);
+		sm->bk->tokens -= 1.0;
+		pthread_mutex_unlock(&sm->bk->mu);
+	}
 	return 0;
 }
 
@@ -449,10 +536,16 @@ smtp_run(struct smtp *sm, int timeout_ms, smtp_done_fn done, void *arg)
 {
 	int running = 0, wait = timeout_ms < 0 ? 0 : timeout_ms;
 
-	if (sm->rate > 0 && sm->inflight < sm->nslots) {
-		refill(sm);
-		if (sm->tokens < 1.0) {
-			int due = (int)ceil((1.0 - sm->tokens) / sm->rate * 1000);
+	if (sm->bk->rate > 0 && sm->inflight < sm->nslots) {
+		struct bucket *bk = sm->bk;
+		double tokens;
+
+		pthread_mutex_lock(&bk->mu);
+		refill(bk);
+		tokens = bk->tokens;
+		pthread_mutex_unlock(&bk->mu);
+		if (tokens < 1.0) {
+			int due = (int)ceil((1.0 - tokens) / bk->rate * 1000);
 
 			if (due < wait)
 				wait = due;

@@ -98,6 +98,20 @@ enum smtp_result smtp_send_one(struct smtp *, const char *from,
 		    char **reply);
 
 /*
+ * Lends the last n slots of sm (which must have none in flight) to a new
+ * sender with its own multi handle and connections, so that another
+ * thread can drive them: sm and the part may each be used by one thread
+ * at a time, concurrently.  They share sm's rate limit (a token bucket
+ * under a mutex; two threads may both take the last token, so a burst can
+ * exceed it by one message).  NULL when sm cannot be split (n must leave
+ * sm a slot; sm already split, a part, or busy).  smtp_merge() gives the
+ * slots back (abandoning any transfer of the part still in flight, with
+ * no callback) and frees the part: merge it before smtp_free(sm).
+ */
+struct smtp	*smtp_split(struct smtp *sm, size_t n);
+void		 smtp_merge(struct smtp *part);
+
+/*
  * Makes a smtp_run() waiting now (or the next one) return early.  The one
  * call that is safe from another thread.
  */
