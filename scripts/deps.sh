@@ -6,7 +6,10 @@ if [ "$(id -u)" -ne 0 ]; then
 	exec sudo "$0" "$@"
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# --no-update: the caller (.ci/run) has just run apt-get update.
+if [ "${1:-}" != --no-update ]; then
+	apt-get update -qq
+fi
 apt-get install -y -qq --no-install-recommends \
 	build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libetpan-dev libcurl4-gnutls-dev libyaml-dev libsqlite3-dev sqlite3 \
