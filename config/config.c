@@ -1541,9 +1541,8 @@ config_load(const char *path, struct diags *d)
 {
 	struct config *cfg = NULL;
 	struct buf b = BUF_INIT;
-	char chunk[8192], *abs = NULL, *dir = NULL, *slash;
+	char *abs = NULL, *dir = NULL, *slash;
 	struct stat sb;
-	ssize_t n;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -1556,23 +1555,15 @@ config_load(const char *path, struct diags *d)
 		goto out;
 	}
 	buf_init(&b, CONFIG_MAX_SIZE + 1);
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			diags_add(d, path, 0, 0, false, "cannot read: %s",
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (buf_add(&b, chunk, (size_t)n) == -1) {
-			diags_add(d, path, 0, 0, false, "the file is larger "
-			    "than 1 MiB; is this really a herald "
-			    "configuration?");
-			goto out;
-		}
+	switch (buf_read_fd(&b, fd)) {
+	case -1:
+		diags_add(d, path, 0, 0, false, "cannot read: %s",
+		    strerror(errno));
+		goto out;
+	case -2:
+		diags_add(d, path, 0, 0, false, "the file is larger than 1 MiB; "
+		    "is this really a herald configuration?");
+		goto out;
 	}
 	if (path[0] == '/')
 		abs = xstrdup(path);
@@ -1646,10 +1637,8 @@ char *
 config_secret(const char *env_name, const char *file, char **why)
 {
 	struct buf b = BUF_INIT;
-	char chunk[1024];
 	const char *v;
-	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	*why = NULL;
 	if (env_name) {
@@ -1668,18 +1657,13 @@ config_secret(const char *env_name, const char *file, char **why)
 		return NULL;
 	}
 	buf_init(&b, 64 * 1024);
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0 || buf_add(&b, chunk, (size_t)n) == -1)
-			break;
-	}
+	rc = buf_read_fd(&b, fd);
+	if (rc == -1)
+		*why = xasprintf("%s: %s", file, strerror(errno));
 	close(fd);
-	explicit_bzero(chunk, sizeof(chunk));
-	if (n != 0) {
-		*why = xasprintf("%s: %s", file, n == -1 ? strerror(errno) :
-		    "larger than 64 KiB");
+	if (rc != 0) {
+		if (rc == -2)
+			*why = xasprintf("%s: larger than 64 KiB", file);
 		if (b.data)
 			explicit_bzero(b.data, b.cap);
 		buf_free(&b);

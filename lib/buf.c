@@ -1,6 +1,8 @@
 #include "buf.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,30 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	r = buf_vprintf(b, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+int
+buf_read_fd(struct buf *b, int fd)
+{
+	char chunk[16384];
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n == 0 ? 0 : -1;
+			break;
+		}
+		if (buf_add(b, chunk, (size_t)n) == -1) {
+			rc = -2;
+			break;
+		}
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	return rc;
 }
 
 char *

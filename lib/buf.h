@@ -39,6 +39,13 @@ int	 buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
+/*
+ * Appends everything fd has until end of file.  Returns 0 at end of file;
+ * -1 on a read error (errno says why); -2 when the data would grow the
+ * buffer past its max (the buffer keeps what fit).  The bounce buffer is
+ * wiped, so secrets read this way leave no copy on the stack.
+ */
+int	 buf_read_fd(struct buf *b, int fd);
 /* Caller owns the returned string (never NULL: "" for an empty buffer). */
 char	*buf_take(struct buf *b);
 /* The contents as a C string; valid until the next change ("" if empty). */

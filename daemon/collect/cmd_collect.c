@@ -106,8 +106,6 @@ static char *
 read_file(const char *path, size_t max, size_t *len, char **err)
 {
 	struct buf b;
-	char chunk[65536];
-	ssize_t r;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
@@ -115,24 +113,17 @@ read_file(const char *path, size_t max, size_t *len, char **err)
 		return NULL;
 	}
 	buf_init(&b, max);
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			*err = xstrdup(strerror(errno));
-			break;
-		}
-		if (r == 0) {
-			close(fd);
-			*len = b.len;
-			return buf_take(&b);
-		}
-		if (buf_add(&b, chunk, (size_t)r) == -1) {
-			*err = xasprintf("larger than the %zu MB limit",
-			    max >> 20);
-			break;
-		}
+	switch (buf_read_fd(&b, fd)) {
+	case 0:
+		close(fd);
+		*len = b.len;
+		return buf_take(&b);
+	case -1:
+		*err = xstrdup(strerror(errno));
+		break;
+	default:
+		*err = xasprintf("larger than the %zu MB limit", max >> 20);
+		break;
 	}
 	close(fd);
 	buf_free(&b);

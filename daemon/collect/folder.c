@@ -549,11 +549,11 @@ struct feed *
 folder_read(const char *path, char **err)
 {
 	struct feed *f = NULL;
+	struct buf b = BUF_INIT;
 	struct stat sb;
 	const char *name;
-	char *data = NULL;
+	const char *data = NULL;
 	size_t got = 0;
-	ssize_t r;
 	int fd;
 
 	*err = NULL;
@@ -572,24 +572,18 @@ folder_read(const char *path, char **err)
 		goto out;
 	}
 	/* One byte more than the limit tells a file that grew meanwhile. */
-	data = xmalloc(FOLDER_MAX_FILE + 2);
-	while (got <= FOLDER_MAX_FILE) {
-		r = read(fd, data + got, FOLDER_MAX_FILE + 1 - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			*err = xstrdup(strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
+	buf_init(&b, FOLDER_MAX_FILE + 1);
+	if (buf_read_fd(&b, fd) == -1) {
+		*err = xstrdup(strerror(errno));
+		goto out;
 	}
+	data = b.data ? b.data : "";
+	got = b.len;
 	name = strrchr(path, '/');
 	name = name ? name + 1 : path;
 	f = folder_parse(name, data, got, sb.st_mtime, err);
 out:
-	free(data);
+	buf_free(&b);
 	close(fd);
 	return f;
 }

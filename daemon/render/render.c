@@ -11,10 +11,12 @@
 #include "render.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "html2text.h"
@@ -84,31 +86,24 @@ render_date(time_t t, const char *tz, char *out, size_t outlen)
 static char *
 read_file(const char *path, size_t *len, char **err)
 {
-	FILE *f = fopen(path, "rb");
 	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t n;
+	int fd, rc;
 
-	if (f == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		*err = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	buf_init(&b, TEMPLATE_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_add(&b, chunk, n) == -1) {
-			*err = xasprintf("%s: larger than %u bytes", path, TEMPLATE_MAX);
-			fclose(f);
-			buf_free(&b);
-			return NULL;
-		}
-	}
-	if (ferror(f)) {
+	rc = buf_read_fd(&b, fd);
+	if (rc == -1)
 		*err = xasprintf("%s: %s", path, strerror(errno));
-		fclose(f);
+	else if (rc == -2)
+		*err = xasprintf("%s: larger than %u bytes", path, TEMPLATE_MAX);
+	close(fd);
+	if (rc != 0) {
 		buf_free(&b);
 		return NULL;
 	}
-	fclose(f);
 	*len = b.len;
 	return buf_take(&b);
 }

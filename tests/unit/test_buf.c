@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "buf.h"
@@ -39,6 +40,36 @@ test_buf_printf_take(void **state)
 	assert_null(b.data);
 	assert_int_equal(strlen(s), 4000);
 	free(s);
+}
+
+static void
+test_buf_read_fd(void **state)
+{
+	struct buf b;
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "0123456789", 10), 10);
+	close(fds[1]);
+	buf_init(&b, 0);
+	assert_int_equal(buf_read_fd(&b, fds[0]), 0);
+	assert_string_equal(buf_cstr(&b), "0123456789");
+	close(fds[0]);
+	buf_free(&b);
+
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "0123456789", 10), 10);
+	close(fds[1]);
+	buf_init(&b, 4);			/* too small: -2, keeps nothing past max */
+	assert_int_equal(buf_read_fd(&b, fds[0]), -2);
+	assert_true(b.len <= 4);
+	close(fds[0]);
+	buf_free(&b);
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_read_fd(&b, -1), -1);	/* EBADF */
+	buf_free(&b);
 }
 
 static void
@@ -96,6 +127,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_limit),
 		cmocka_unit_test(test_buf_printf_take),
+		cmocka_unit_test(test_buf_read_fd),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_json_csv),
 		cmocka_unit_test(test_duration),
