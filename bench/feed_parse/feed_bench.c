@@ -4,7 +4,7 @@
  *   feed_bench [-n ROUNDS] FILE...        times parsing, prints MB/s
  *   feed_bench -j [-b BASE] [-c CHARSET] FILE   prints the inspect JSON
  *
- * Built by run.sh against build/libherald_core.a; not part of herald.
+ * Built by run.sh against the build's layer libraries (libherald_*.a); not part of herald.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,12 +10,12 @@ build=${1:-$root/build}
 work=${HERALD_BENCH_TMP:-$(mktemp -d)}
 corpus=$work/corpus
 
-if [ ! -f "$build/libherald_core.a" ]; then
+if [ ! -f "$build/libherald_commands.a" ]; then
 	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target herald_core >/dev/null
+	cmake --build "$build" -j"$(nproc)" --target herald_commands >/dev/null
 fi
 cc -O2 -I"$root/lib" -I"$root/daemon/collect" "$here/feed_bench.c" \
-    "$build/libherald_core.a" $(pkg-config --libs libxml-2.0 gnutls) -lm \
+    -Wl,--start-group "$build"/libherald_*.a -Wl,--end-group $(pkg-config --libs libxml-2.0 gnutls) -lm \
     -o "$work/feed_bench"
 [ -d "$corpus" ] || /usr/bin/python3 "$here/gen_corpus.py" "$corpus" 200
 

@@ -7,14 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
-[ -f "$build/libherald_core.a" ] || { echo "build first: cmake --build $build" >&2; exit 2; }
+[ -f "$build/libherald_commands.a" ] || { echo "build first: cmake --build $build" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 inc=""
 for d in lib store config daemon daemon/render; do inc="$inc -I$d"; done
 # shellcheck disable=SC2086
 cc -std=gnu17 -O2 -D_GNU_SOURCE $inc bench/render/bench_render.c \
-	"$build/libherald_core.a" \
+	-Wl,--start-group "$build"/libherald_*.a -Wl,--end-group \
 	$(pkg-config --libs libcurl yaml-0.1 sqlite3 libxml-2.0 libcmark libmicrohttpd gnutls) \
 	-letpan -lm -o "$out/bench_render"
 pin=""
