@@ -247,6 +247,37 @@ def test_not_a_feed(srv, root):
     c.cleanup()
 
 
+def test_entity_amplification(srv, root):
+    """Issue 9 item 2: 1.4 MB whose entity references expand to 40 GB. The
+    source fails with a reason that is recorded, poll after poll, instead of
+    taking the process down."""
+    refs = "&e;" * 200
+    items = "".join("<item><title>t%d</title><guid>g%d</guid><description>%s</description>"
+                    "</item>\n" % (i, i, refs) for i in range(2000))
+    write(os.path.join(root, "amp.xml"),
+          '<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY e "%s">]>\n<rss version="2.0">'
+          "<channel><title>amp</title>\n%s</channel></rss>\n" % ("x" * 100000, items))
+    write(os.path.join(root, "fine.xml"), rss([("f1", "F1")]))
+    u, ok = srv.url("/amp.xml"), srv.url("/fine.xml")
+    c = Case("amp", [("feed", u), ("feed", ok)])
+    for n in (1, 2):
+        p = c.run("collect")
+        check(p.returncode == 1, "collect %d: exit 1" % n, p)
+        check("feed %s: error: not a feed: entity expansion refused: line " % u in p.stdout and
+              "(%d failure%s in a row)" % (n, "" if n == 1 else "s") in p.stdout,
+              "collect %d: refusal reported and counted" % n, p)
+        check(p.took < 20, "collect %d: quick (%.1f s)" % (n, p.took), p)
+        row = c.sql("SELECT failures, last_error FROM sources WHERE location = ?", u)[0]
+        check(row[0] == n and row[1].startswith("not a feed: entity expansion refused"),
+              "collect %d: failure recorded: %r" % (n, row))
+    check(c.sql("SELECT count(*) FROM articles") == [(1,)], "the other source collected")
+    p = c.run("status")
+    check("entity expansion refused" in p.stdout + p.stderr, "status shows the reason", p)
+    p = c.run("inspect", os.path.join(root, "amp.xml"))
+    check(p.returncode == 1 and "entity expansion refused" in p.stderr, "inspect refuses it", p)
+    c.cleanup()
+
+
 def test_folder(srv, root):
     c = Case("folder", [("folder", "articles")])
     d = os.path.join(c.dir, "articles")
@@ -354,7 +385,7 @@ def main():
     try:
         for t in (test_conditional_get, test_twice_without_cache, test_gzip, test_redirects,
                   test_permanent_redirect, test_slow_and_big, test_failure_keeps_state,
-                  test_not_a_feed, test_folder, test_folder_files, test_newsletters):
+                  test_not_a_feed, test_entity_amplification, test_folder, test_folder_files, test_newsletters):
             t0 = time.monotonic()
             n = len(FAILED)
             t(srv, root)

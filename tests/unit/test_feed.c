@@ -437,6 +437,85 @@ test_billion_laughs(void **state)
 	free(err);
 }
 
+/*
+ * A document that is small but whose entity references expand to far more
+ * (issue 9 item 2: one 100 KB internal entity referenced 200 times in each
+ * item) is refused as a whole, quickly and without the memory, whatever
+ * field the references are in; a document whose entities stay within the
+ * limit still reads.
+ */
+static char *
+amplified(size_t entity, size_t refs, size_t items, const char *where)
+{
+	struct buf b = BUF_INIT;
+
+	buf_adds(&b, "<?xml version=\"1.0\"?>\n<!DOCTYPE rss [<!ENTITY e \"");
+	for (size_t i = 0; i < entity; i++)
+		buf_addc(&b, 'x');
+	buf_adds(&b, "\">]>\n<rss version=\"2.0\"><channel><title>amp</title>\n");
+	for (size_t i = 0; i < items; i++) {
+		buf_printf(&b, "<item><title>t%zu</title><guid>g%zu</guid>", i, i);
+		if (strcmp(where, "attr") == 0) {
+			buf_adds(&b, "<link href=\"");
+			for (size_t k = 0; k < refs; k++)
+				buf_adds(&b, "&e;");
+			buf_adds(&b, "\"/>");
+		} else {
+			buf_printf(&b, "<%s>", where);
+			for (size_t k = 0; k < refs; k++)
+				buf_adds(&b, "&e;");
+			buf_printf(&b, "</%s>", where);
+		}
+		buf_adds(&b, "</item>\n");
+	}
+	buf_adds(&b, "</channel></rss>\n");
+	return buf_take(&b);
+}
+
+static void
+test_entity_amplification(void **state)
+{
+	static const char *const where[] = { "description", "title", "attr" };
+	char *doc, *err = NULL;
+	struct feed *f;
+	clock_t t0;
+
+	(void)state;
+	for (size_t w = 0; w < sizeof(where) / sizeof(where[0]); w++) {
+		/* 113 KB that would expand to 400 MB */
+		doc = amplified(100000, 200, 20, where[w]);
+		t0 = clock();
+		f = feed_parse(doc, strlen(doc), NULL, NULL, &err);
+		if (f != NULL)
+			fail_msg("%s: amplified document accepted", where[w]);
+		assert_non_null(err);
+		assert_non_null(strstr(err, "entity expansion refused: line "));
+		assert_non_null(strstr(err, "limit of 16777216 bytes"));
+		assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0);
+		free(err);
+		err = NULL;
+		free(doc);
+	}
+	/* The whole case of the issue: 1.4 MB that would expand to 40 GB. */
+	doc = amplified(100000, 200, 2000, "description");
+	t0 = clock();
+	assert_null(feed_parse(doc, strlen(doc), NULL, NULL, &err));
+	assert_non_null(strstr(err, "entity expansion refused"));
+	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
+	free(err);
+	err = NULL;
+	free(doc);
+	/* Entities used as intended still read: 1 KB x 8 x 100 = 800 KB. */
+	doc = amplified(1000, 8, 100, "description");
+	f = feed_parse(doc, strlen(doc), NULL, NULL, &err);
+	assert_non_null(f);
+	assert_int_equal(f->nentries, 100);
+	assert_non_null(f->entries[99].summary);
+	assert_int_equal(strlen(f->entries[99].summary), 8000);
+	feed_free(f);
+	free(doc);
+}
+
 static void
 test_limits(void **state)
 {
@@ -505,6 +584,7 @@ main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_not_feeds),
 		cmocka_unit_test(test_billion_laughs),
+		cmocka_unit_test(test_entity_amplification),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_json),
 	};
