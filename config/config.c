@@ -29,6 +29,7 @@
 
 #define CONFIG_MAX_SIZE	(1024 * 1024)	/* a config file is small */
 #define QUOTE_MAX	60		/* how much of a bad value to echo */
+#define CONFIG_MAX_DEPTH 64		/* nested mappings and lists */
 
 /* ---- diagnostics ---- */
 
@@ -76,6 +77,8 @@ diags_print(const struct diags *d)
 	for (i = 0; i < d->n; i++) {
 		const struct diag *g = &d->v[i];
 
+		if (g->warning && log_verbosity() < 0)
+			continue;	/* -q: errors only */
 		if (g->line > 0)
 			fprintf(stderr, "%s:%d:%d: %s%s\n", g->file, g->line,
 			    g->col, g->warning ? "warning: " : "", g->msg);
@@ -1093,6 +1096,34 @@ newsletter_free(struct newsletter_conf *nl)
 	free(nl->sources);
 }
 
+/*
+ * The first Mustache tag of a subject that names a per-reader variable
+ * (subscriber.*, the unsubscribe, preferences and confirmation links), or
+ * NULL: the subject is rendered once per issue and stored with it.
+ */
+static const char *
+per_reader_name(const char *subject)
+{
+	static const char *const names[] = { "subscriber", "unsubscribe_url",
+	    "preferences_url", "confirm_url" };
+	const char *p = subject;
+	size_t i, n;
+
+	while ((p = strstr(p, "{{")) != NULL) {
+		p += 2;
+		while (*p == '{' || *p == '&' || *p == '#' || *p == '^' ||
+		    *p == '/' || *p == ' ')
+			p++;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			n = strlen(names[i]);
+			if (strncmp(p, names[i], n) == 0 && (p[n] == '.' ||
+			    p[n] == '}' || p[n] == ' '))
+				return p;
+		}
+	}
+	return NULL;
+}
+
 static void
 load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
     size_t idx)
@@ -1182,7 +1213,12 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 		nl->bounce_address = xstrdup(nl->from_addr);
 	if (v[K_SUBJECT] && !is_null(v[K_SUBJECT])) {
 		keypath(sub, sizeof(sub), path, "subject");
-		get_string(c, v[K_SUBJECT], sub, &nl->subject);
+		if (get_string(c, v[K_SUBJECT], sub, &nl->subject) &&
+		    (s = per_reader_name(nl->subject)) != NULL)
+			err_at(c, v[K_SUBJECT], "%s: {{%.*s}} differs from one "
+			    "reader to the next, but an issue has one subject "
+			    "for everybody; use it in the templates instead",
+			    sub, (int)strcspn(s, " }"), s);
 	} else
 		nl->subject = xstrdup(CONFIG_DEFAULT_SUBJECT);
 	if (v[K_TZ] && !is_null(v[K_TZ]) &&
@@ -1449,6 +1485,139 @@ reader_error(struct diags *d, const char *name, const char *data, size_t len,
 		    parser->problem : "bad byte");
 }
 
+/*
+ * Flow collections nested deeper than CONFIG_MAX_DEPTH, found before libyaml
+ * sees the text: its scanner keeps a possible simple key per open flow
+ * level and walks them all for every token, so "[" x 400,000 takes minutes.
+ * A lexical pass is enough: it skips comments and quoted scalars, and counts
+ * [ and { where a node may start (at flow level 0 only after ": ", "- ",
+ * "? " or at the start of a line, since inside a plain scalar they are
+ * text).  Returns the 1-based line and column of the first bracket too deep
+ * through *line, *col, and -1; 0 when the text is within the limit.
+ */
+static int
+flow_depth_check(const char *s, size_t len, size_t *line, size_t *col)
+{
+	size_t i, depth = 0, ln = 1, linestart = 0;
+	bool node_start = true;		/* a node may start here */
+
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (ch == '\n') {
+			ln++;
+			linestart = i + 1;
+			node_start = true;
+			continue;
+		}
+		if (ch == ' ' || ch == '\t' || ch == '\r')
+			continue;
+		if (ch == '#' && (i == linestart || s[i - 1] == ' ' ||
+		    s[i - 1] == '\t')) {
+			while (i + 1 < len && s[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		if ((ch == '\'' || ch == '"') && node_start) {
+			/* a quoted scalar: '' and \" do not end it */
+			for (i++; i < len; i++) {
+				if (s[i] == '\n') {
+					ln++;
+					linestart = i + 1;
+				} else if (ch == '"' && s[i] == '\\')
+					i++;
+				else if (s[i] == ch) {
+					if (ch == '\'' && i + 1 < len &&
+					    s[i + 1] == '\'')
+						i++;
+					else
+						break;
+				}
+			}
+			node_start = false;
+			continue;
+		}
+		if ((ch == '[' || ch == '{') && (depth > 0 || node_start)) {
+			if (++depth > CONFIG_MAX_DEPTH) {
+				*line = ln;
+				*col = i - linestart + 1;
+				return -1;
+			}
+			node_start = true;
+			continue;
+		}
+		if ((ch == ']' || ch == '}') && depth > 0) {
+			depth--;
+			node_start = false;
+			continue;
+		}
+		if (ch == ',' && depth > 0) {
+			node_start = true;
+			continue;
+		}
+		if ((ch == ':' || ch == '-' || ch == '?') &&
+		    (i + 1 == len || s[i + 1] == ' ' || s[i + 1] == '\n' ||
+		    s[i + 1] == '\r' || s[i + 1] == '\t' ||
+		    (depth > 0 && (s[i + 1] == ',' || s[i + 1] == ']' ||
+		    s[i + 1] == '}')))) {
+			node_start = true;
+			continue;
+		}
+		node_start = false;
+	}
+	return 0;
+}
+
+/*
+ * Nesting deeper than CONFIG_MAX_DEPTH in the loaded document (block
+ * mappings and lists, which the scanner handles in linear time but which
+ * herald's schema never needs).  libyaml appends a collection before its
+ * children, so a child's index is above its parent's; alias edges (to
+ * earlier nodes) are left out.  Returns the first node too deep, or NULL.
+ */
+static yaml_node_t *
+tree_depth_check(yaml_document_t *doc)
+{
+	size_t n = (size_t)(doc->nodes.top - doc->nodes.start), i;
+	unsigned short *depth;
+	yaml_node_t *bad = NULL;
+
+	if (n == 0)
+		return NULL;
+	depth = xcalloc(n, sizeof(*depth));
+	depth[0] = 1;
+	for (i = 0; i < n && bad == NULL; i++) {
+		yaml_node_t *p = doc->nodes.start + i;
+		yaml_node_item_t *it;
+		yaml_node_pair_t *pr;
+
+		if (depth[i] == 0)
+			continue;	/* not reached from the root */
+#define CHILD(id) do {							\
+			size_t j_ = (size_t)(id) - 1;				\
+			if (j_ > i && j_ < n && depth[j_] < depth[i] + 1)	\
+				depth[j_] = (unsigned short)(depth[i] + 1);	\
+			if (j_ > i && j_ < n && depth[j_] > CONFIG_MAX_DEPTH &&	\
+			    doc->nodes.start[j_].type != YAML_SCALAR_NODE &&	\
+			    bad == NULL)					\
+				bad = doc->nodes.start + j_;			\
+		} while (0)
+		if (p->type == YAML_SEQUENCE_NODE)
+			for (it = p->data.sequence.items.start;
+			    it < p->data.sequence.items.top; it++)
+				CHILD(*it);
+		else if (p->type == YAML_MAPPING_NODE)
+			for (pr = p->data.mapping.pairs.start;
+			    pr < p->data.mapping.pairs.top; pr++) {
+				CHILD(pr->key);
+				CHILD(pr->value);
+			}
+#undef CHILD
+	}
+	free(depth);
+	return bad;
+}
+
 struct config *
 config_load_mem(const char *name, const char *dir, const char *data,
     size_t len, struct diags *d)
@@ -1467,6 +1636,17 @@ config_load_mem(const char *name, const char *dir, const char *data,
 		diags_add(d, name, 0, 0, false, "the file is larger than "
 		    "1 MiB; is this really a herald configuration?");
 		return NULL;
+	}
+	{
+		size_t line, col;
+
+		if (flow_depth_check(data, len, &line, &col) == -1) {
+			diags_add(d, name, (int)line, (int)col, false, "nested "
+			    "more than %d levels deep; a herald configuration "
+			    "needs a few (remove the extra [ and {)",
+			    CONFIG_MAX_DEPTH);
+			return NULL;
+		}
 	}
 	if (!yaml_parser_initialize(&parser))
 		fatal("yaml: out of memory");
@@ -1498,6 +1678,17 @@ config_load_mem(const char *name, const char *dir, const char *data,
 		    "a mapping with database:, smtp:, newsletters: ...; "
 		    "`herald init` writes a starter)");
 		goto out;
+	}
+	{
+		yaml_node_t *deep = tree_depth_check(&doc);
+
+		if (deep) {
+			diags_add(d, name, (int)deep->start_mark.line + 1,
+			    (int)deep->start_mark.column + 1, false, "nested "
+			    "more than %d levels deep; a herald configuration "
+			    "needs a few", CONFIG_MAX_DEPTH);
+			goto out;
+		}
 	}
 	if (yaml_parser_load(&parser, &doc2)) {
 		yaml_node_t *r2 = yaml_document_get_root_node(&doc2);

@@ -122,7 +122,10 @@ struct diags {
 };
 
 void	diags_free(struct diags *);
-/* Prints each as "file:line:col: [warning: ]msg" to stderr. */
+/*
+ * Prints each as "file:line:col: [warning: ]msg" to stderr; warnings are
+ * left out under -q (log_verbosity() < 0).
+ */
 void	diags_print(const struct diags *);
 /*
  * Appends one diagnostic (file is copied; line/col 1-based, 0 when

@@ -357,3 +357,34 @@ csv_read(struct csv_reader *r, const struct csv_record **rec)
 	*rec = &r->out;
 	return 1;
 }
+
+/* ---- writing ---- */
+
+static bool
+formula_like(const char *s)
+{
+	while (*s == '\'')
+		s++;
+	return *s == '=' || *s == '+' || *s == '-' || *s == '@' ||
+	    *s == '\t' || *s == '\r';
+}
+
+int
+csv_cell(struct buf *b, const char *s)
+{
+	char *q;
+	int r;
+
+	if (s == NULL || !formula_like(s))
+		return csv_field(b, s);
+	q = xasprintf("'%s", s);
+	r = csv_field(b, q);
+	free(q);
+	return r;
+}
+
+char *
+csv_cell_unescape(char *s)
+{
+	return s[0] == '\'' && formula_like(s + 1) ? s + 1 : s;
+}

@@ -54,4 +54,19 @@ const char		*csv_reader_error(const struct csv_reader *);
 /* Bytes consumed so far (after the BOM). */
 unsigned long long	 csv_reader_offset(const struct csv_reader *);
 
+struct buf;
+
+/*
+ * Spreadsheet formula injection (OWASP "CSV Injection"): a cell beginning
+ * with =, +, -, @, a tab or a carriage return is read as a formula by
+ * spreadsheets.  csv_cell() writes s as one RFC 4180 field with a single
+ * quote in front of such a value; a value that already begins with a quote
+ * followed by one of those gets one more, so the escape is reversible:
+ * csv_cell_unescape() (used by import) removes exactly the quote csv_cell()
+ * added.  Returns what buf_add returns (0, or -1 when the buffer is full).
+ */
+int			 csv_cell(struct buf *b, const char *s);
+/* s without the quote csv_cell() put in front (a pointer into s). */
+char			*csv_cell_unescape(char *s);
+
 #endif

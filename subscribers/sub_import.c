@@ -299,7 +299,7 @@ header(struct imp *im, const struct csv_record *rec, char **err)
 	im->attr_json = xcalloc(rec->nfields, sizeof(*im->attr_json));
 	names = xcalloc(rec->nfields, sizeof(*names));
 	for (i = 0; i < rec->nfields; i++) {
-		char *h = trim(rec->fields[i]);
+		char *h = csv_cell_unescape(trim(rec->fields[i]));
 
 		names[i] = h;
 		if (*h == '\0') {
@@ -646,7 +646,7 @@ row(struct imp *im, const struct csv_record *rec)
 		    rec->nfields, im->ncols);
 		return;
 	}
-	email = trim(rec->fields[im->email_col]);
+	email = csv_cell_unescape(trim(rec->fields[im->email_col]));
 	if (*email == '\0') {
 		bad(im, rec->line, "no address in the email column");
 		return;
@@ -676,7 +676,7 @@ row(struct imp *im, const struct csv_record *rec)
 		}
 	}
 	if (im->name_col != -1)
-		name = rec->fields[im->name_col];
+		name = csv_cell_unescape(rec->fields[im->name_col]);
 
 	if (im->npend == im->cappend) {
 		im->cappend = im->cappend ? im->cappend * 2 : 1024;
@@ -703,7 +703,7 @@ row(struct imp *im, const struct csv_record *rec)
 		buf_addc(&im->arena, im->arena.len == astart ? '{' : ',');
 		buf_adds(&im->arena, im->attr_json[i]);
 		buf_addc(&im->arena, ':');
-		json_str(&im->arena, rec->fields[i]);
+		json_str(&im->arena, csv_cell_unescape(rec->fields[i]));
 	}
 	if (im->arena.len != astart)
 		buf_addc(&im->arena, '}');

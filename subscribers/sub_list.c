@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "sub_csv.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -66,14 +67,14 @@ one(const struct sub_row *r, void *arg)
 		buf_addc(&l->b, '\n');
 		break;
 	case SUB_LIST_CSV:
-		csv_field(&l->b, r->email);
+		csv_cell(&l->b, r->email);
 		buf_addc(&l->b, ',');
-		csv_field(&l->b, r->name);
+		csv_cell(&l->b, r->name);
 		buf_printf(&l->b, ",%s,%s", store_subs_status_name(r->status),
 		    ts);
 		for (i = 0; i < l->nkeys; i++) {
 			buf_addc(&l->b, ',');
-			csv_field(&l->b, attr(r, l->keys[i]));
+			csv_cell(&l->b, attr(r, l->keys[i]));
 		}
 		buf_addc(&l->b, '\n');
 		break;
@@ -139,7 +140,7 @@ sub_list(struct store *st, const char *nl, const enum sub_status *filter,
 				goto out;
 			for (i = 0; i < l.nkeys; i++) {
 				buf_addc(&l.b, ',');
-				csv_field(&l.b, l.keys[i]);
+				csv_cell(&l.b, l.keys[i]);
 			}
 		}
 		buf_addc(&l.b, '\n');

@@ -293,6 +293,7 @@ config_usage(FILE *f)
 	    "\n"
 	    "Every problem is printed to stderr as FILE:LINE:COL: MESSAGE; then\n"
 	    "the exit status is 2.  Warnings alone do not fail the check.\n"
+	    "With -q, nothing is printed but errors (for ExecStartPre=).\n"
 	    "Secrets are never printed, only where they come from.\n"
 	    "\n"
 	    "The file is -c FILE, else $HERALD_CONFIG, else ./herald.yml, else\n"
@@ -508,7 +509,8 @@ config_check(struct cli *cli)
 	}
 	if (cli->newsletter && cli_newsletter_in(cfg, cli->newsletter) == -1)
 		goto out;
-	print_summary(cfg, path, cli->newsletter);
+	if (log_verbosity() >= 0)	/* -q: nothing but errors */
+		print_summary(cfg, path, cli->newsletter);
 	rc = EXIT_OK;
 out:
 	diags_free(&d);

@@ -57,6 +57,9 @@ static const char usage_add[] =
 "\n"
 "Subscribes EMAIL to the newsletter, as active (or, with --pending, waiting\n"
 "for the subscriber to confirm through the link in a confirmation mail).\n"
+"EMAIL may carry the name, as mail programs write it:\n"
+"  herald subscribers add 'Ada Lovelace <ada@example.org>'\n"
+"(--name, when given too, wins).\n"
 "  --name NAME      the subscriber's name ({{subscriber.name}} in templates)\n"
 "  --attr K=V       an attribute ({{subscriber.attributes.K}}); repeatable;\n"
 "                   an empty V is ignored; K may not be email, name, status\n"
@@ -239,6 +242,7 @@ struct add_opts {
 	struct buf	 attrs;
 	bool		 pending, resubscribe;
 	const char	*bad_attr;
+	char		*bad_value;	/* the key whose value is not UTF-8 */
 };
 
 static int
@@ -269,9 +273,14 @@ add_opt(int c, const char *arg, void *p)
 		    ascii_casecmp(key, "name") == 0 ||
 		    ascii_casecmp(key, "status") == 0 ||
 		    ascii_casecmp(key, "created") == 0 ||
-		    !utf8_valid(arg, strlen(arg))) {
+		    !utf8_valid(key, strlen(key))) {
 			free(key);
 			ao->bad_attr = arg;
+			return 0;
+		}
+		if (!utf8_valid(eq + 1, strlen(eq + 1))) {
+			free(ao->bad_value);
+			ao->bad_value = key;
 			return 0;
 		}
 		if (eq[1] != '\0') {
@@ -334,7 +343,7 @@ cmd_add(struct cli *cli, int argc, char **argv)
 	struct sub_info si = { 0 };
 	enum store_rc src = STORE_OK;
 	const char *email, *why = NULL, *attrs = NULL, *detail;
-	char *key = NULL, since[21];
+	char *key = NULL, since[21], *mbox_name = NULL, *mbox_addr = NULL;
 	bool found = false, has = false, inserted, resend;
 	time_t now = time(NULL), when = 0;
 	int64_t id;
@@ -349,15 +358,34 @@ cmd_add(struct cli *cli, int argc, char **argv)
 		    "created", ao.bad_attr);
 		goto out;
 	}
+	if (ao.bad_value) {
+		rc = cli_usage_error("subscribers add", "--attr %s=...: the "
+		    "value is not valid UTF-8 text", ao.bad_value);
+		goto out;
+	}
 	if (ao.attrs.len) {
 		buf_addc(&ao.attrs, '}');
 		attrs = ao.attrs.data;
+	}
+	email = argv[optind];
+	if (strchr(email, '<') != NULL) {
+		/* 'Ada <ada@example.org>': the name and the address */
+		if (email_mailbox_parse(email, &mbox_name, &mbox_addr,
+		    &why) == -1) {
+			log_error("subscribers add: %s: invalid address: %s "
+			    "(expected ada@example.org or 'Ada Lovelace "
+			    "<ada@example.org>')", email, why);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		email = mbox_addr;
+		if (ao.name == NULL)
+			ao.name = mbox_name;
 	}
 	if (ao.name && !utf8_valid(ao.name, strlen(ao.name))) {
 		rc = cli_usage_error("subscribers add", "--name is not UTF-8");
 		goto out;
 	}
-	email = argv[optind];
 	if (!email_addr_valid(email, &why)) {
 		log_error("subscribers add: %s: invalid address: %s", email,
 		    why);
@@ -455,6 +483,9 @@ out:
 		store_rollback(cli->store);
 	store_subs_info_free(&si);
 	free(key);
+	free(ao.bad_value);
+	free(mbox_name);
+	free(mbox_addr);
 	buf_free(&ao.attrs);
 	return rc;
 }

@@ -178,4 +178,57 @@ expect_out "folder $T/articles, every 15m"
 printf 'smtp:\n  rate: 2000000\nnewsletters:\n  - id: a\n    title: A\n    from: a@example.org\n    schedule: every 1h\n    sources: [{folder: .}]\n' > rate.yml
 run "$HERALD" -c rate.yml config check
 expect_rc 2; expect_err "^rate.yml:2:9: smtp.rate: expected a number from 0 to 1000000, got '2000000'"
+
+# issue 9 item 9: deep nesting stops at 64 levels with file:line:col, at
+# once (libyaml's scanner is quadratic in the flow depth: 60,000 levels took
+# seconds, 400,000 minutes)
+/usr/bin/python3 -c "n=400000; open('deep.yml','w').write('database: x.db\nextra: '+'['*n+']'*n+'\n')"
+start=$(date +%s%N)
+run timeout 20 "$HERALD" -c deep.yml config check
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_rc 2 "deep flow nesting"; expect_err "^deep.yml:2:72: nested more than 64 levels deep"
+[ "$ms" -lt 2000 ] || fail "deep nesting took ${ms} ms"
+/usr/bin/python3 -c "
+n=70
+open('deepblock.yml','w').write('extra:\n'+''.join(' '*(2*i)+'k%d:\n'%i for i in range(n))+' '*(2*n)+'v\n')"
+run "$HERALD" -c deepblock.yml config check
+expect_rc 2; expect_err "^deepblock.yml:[0-9]+:[0-9]+: nested more than 64 levels deep"
+# brackets in quoted strings and comments do not count
+printf 'extra: ["%s", %s] # %s\n' "$(printf '[%.0s' $(seq 80))" "$(printf '{a: %.0s' $(seq 60))1$(printf '}%.0s' $(seq 60))" "$(printf '[%.0s' $(seq 80))" > shallow.yml
+run "$HERALD" -c shallow.yml config check
+expect_rc 2; expect_err "unknown key 'extra'"; ! grep -q nested err || fail "quoted brackets counted"
+
+# issue 9 item 10: subscriber variables in the subject are refused
+cat > subj.yml <<'YML'
+newsletters:
+  - id: a
+    title: A
+    from: a@example.org
+    subject: "Hello {{ subscriber.name }}: {{first_article.title}}"
+    schedule: every 1h
+    sources: [{folder: .}]
+YML
+run "$HERALD" -c subj.yml config check
+expect_rc 2; expect_err "^subj.yml:5:14: newsletters\[0\].subject: \{\{subscriber.name\}\} differs from one reader"
+
+# -q: warnings and the summary are silent; errors are not (issues 9, 12)
+cat > warn.yml <<'YML'
+web: { base_url: "http://news.example.org" }
+newsletters:
+  - id: a
+    title: A
+    from: a@example.org
+    schedule: every 1h
+    sources: [{folder: .}]
+YML
+run "$HERALD" -c warn.yml config check
+expect_rc 0; expect_err "warning: web.base_url"; expect_out "OK"
+run "$HERALD" -q -c warn.yml config check
+expect_rc 0; [ ! -s out ] || fail "config check -q printed: $(cat out)"; [ ! -s err ] || fail "-q printed: $(cat err)"
+run "$HERALD" -c warn.yml config check -q
+expect_rc 0; [ ! -s out ] && [ ! -s err ] || fail "config check -q (after) printed something"
+run "$HERALD" -q -c warn.yml subscribers count
+expect_rc 0; [ ! -s err ] || fail "-q subscribers count printed a warning: $(cat err)"
+run "$HERALD" -q -c subj.yml config check
+expect_rc 2; expect_err "subject"
 pass
