@@ -103,6 +103,15 @@ static const char *const migrations[] = {
 	"  detail         TEXT"
 	");"
 	"CREATE INDEX events_by_subscriber ON events (subscriber_id, at);",
+	/*
+	 * 2: the subscription state machine (subscribers/subscription.c):
+	 * when a subscription last became pending (confirm_expiry counts from
+	 * there; NULL, as a bulk import leaves it: from its creation), and the delivery of its last soft
+	 * bounce (a delivery sent in between resets the count).
+	 */
+	"ALTER TABLE subscriptions ADD COLUMN pending_since INTEGER;"
+	"ALTER TABLE subscriptions ADD COLUMN soft_bounce_delivery INTEGER;"
+	"UPDATE subscriptions SET pending_since = created WHERE status = 'pending';",
 };
 
 int

@@ -253,7 +253,8 @@ store_subs_subscribe(struct store *st, int64_t id, const char *nl,
 {
 	static const char sql[] = "INSERT INTO subscriptions "
 	    "(subscriber_id, newsletter, status, created, confirmed, "
-	    "unsubscribed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	    "unsubscribed, pending_since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "CASE WHEN ?3 = 'pending' THEN ?4 END)";
 	sqlite3_stmt *s = store_stmt(st, sql);
 
 	sqlite3_bind_int64(s, 1, id);
@@ -275,7 +276,11 @@ store_subs_set_status(struct store *st, int64_t id, const char *nl,
 	    "confirmed = CASE WHEN ?3 = 'active' THEN ?4 ELSE confirmed END, "
 	    "unsubscribed = CASE WHEN ?3 IN ('unsubscribed', 'bounced') "
 	    "  THEN ?4 WHEN ?3 = 'active' THEN NULL ELSE unsubscribed END, "
-	    "soft_bounces = CASE WHEN ?3 = 'active' THEN 0 ELSE soft_bounces END "
+	    "soft_bounces = CASE WHEN ?3 = 'active' THEN 0 ELSE soft_bounces END, "
+	    "soft_bounce_delivery = CASE WHEN ?3 = 'active' THEN NULL "
+	    "  ELSE soft_bounce_delivery END, "
+	    "pending_since = CASE WHEN ?3 = 'pending' THEN ?4 "
+	    "  ELSE pending_since END "
 	    "WHERE subscriber_id = ?1 AND newsletter = ?2";
 	sqlite3_stmt *s = store_stmt(st, sql);
 

@@ -149,9 +149,9 @@ enum store_rc	 store_subs_foreign_keys(struct store *, bool on);
 enum store_rc	 store_subs_subscribe(struct store *, int64_t id,
 		    const char *nl, enum sub_status, time_t created);
 /*
- * Changes a subscription's status, stamping confirmed (active) or
- * unsubscribed (unsubscribed, bounced) with now; resets the soft-bounce
- * count when it becomes active.
+ * Changes a subscription's status, stamping confirmed (active),
+ * unsubscribed (unsubscribed, bounced) or pending_since (pending) with now;
+ * resets the soft-bounce count when it becomes active.
  */
 enum store_rc	 store_subs_set_status(struct store *, int64_t id,
 		    const char *nl, enum sub_status, time_t now);

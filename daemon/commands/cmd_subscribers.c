@@ -19,6 +19,7 @@
 #include "store_subs.h"
 #include "sub_import.h"
 #include "sub_list.h"
+#include "subscription.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -339,14 +340,11 @@ cmd_add(struct cli *cli, int argc, char **argv)
 	static const struct opt_ctx oc = { "add", usage_add, 1, 1 };
 	const struct newsletter_conf *nl;
 	struct add_opts ao = { .attrs = BUF_INIT };
-	enum sub_status want, have;
-	struct sub_info si = { 0 };
-	enum store_rc src = STORE_OK;
-	const char *email, *why = NULL, *attrs = NULL, *detail;
-	char *key = NULL, since[21], *mbox_name = NULL, *mbox_addr = NULL;
-	bool found = false, has = false, inserted, resend;
-	time_t now = time(NULL), when = 0;
-	int64_t id;
+	struct sub_request req = { 0 };
+	struct sub_result res = { 0 };
+	enum store_rc src;
+	const char *email, *why = NULL;
+	char since[21], *mbox_name = NULL, *mbox_addr = NULL;
 	int rc;
 
 	rc = parse_opts(cli, &oc, argc, argv, extra, 4, add_opt, &ao);
@@ -365,7 +363,7 @@ cmd_add(struct cli *cli, int argc, char **argv)
 	}
 	if (ao.attrs.len) {
 		buf_addc(&ao.attrs, '}');
-		attrs = ao.attrs.data;
+		req.attrs = ao.attrs.data;
 	}
 	email = argv[optind];
 	if (strchr(email, '<') != NULL) {
@@ -400,89 +398,56 @@ cmd_add(struct cli *cli, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	want = ao.pending ? SUB_PENDING : SUB_ACTIVE;
-	if ((src = store_begin(cli->store)) != STORE_OK)
-		goto dberr;
-	if ((src = store_subs_find(cli->store, email, &si, &found)) != STORE_OK)
-		goto dberr;
-	if (found && (src = store_subs_status(cli->store, si.id, nl->id, &have,
-	    &when, &has)) != STORE_OK)
-		goto dberr;
-	date_of(when, since);
-	resend = has && have == SUB_PENDING && ao.pending;
-	if (resend) {
-		/* the mail may have been lost: send it again, change nothing */
-		store_rollback(cli->store);
-		printf("%s: already pending confirmation in %s (since %s); "
-		    "sending the confirmation mail again\n", email, nl->id, since);
-		id = si.id;
-		goto mail;
-	}
-	if (has && have == SUB_ACTIVE) {
-		log_error("subscribers add: %s: already subscribed to %s (%s "
-		    "since %s, as %s); nothing changed", email, nl->id,
-		    store_subs_status_name(have), since, si.email);
-		rc = EXIT_FAIL;
+	req.email = email;
+	req.name = ao.name;
+	req.pending = ao.pending;
+	req.resubscribe = ao.resubscribe;
+	req.via = "cli";
+	if ((src = sub_subscribe(cli->store, nl->id, &req, time(NULL), &res))
+	    != STORE_OK) {
+		rc = store_fail("add", cli, src);
 		goto out;
 	}
-	if (has && (have == SUB_UNSUBSCRIBED || have == SUB_BOUNCED) &&
-	    !ao.resubscribe) {
+	date_of(res.since, since);
+	switch (res.outcome) {
+	case SUB_UNCHANGED:
+		if (res.before == SUB_PENDING) {
+			/* the mail may have been lost: send it again */
+			printf("%s: already pending confirmation in %s (since "
+			    "%s); sending the confirmation mail again\n", email,
+			    nl->id, since);
+			break;
+		}
+		log_error("subscribers add: %s: already subscribed to %s (%s "
+		    "since %s, as %s); nothing changed", email, nl->id,
+		    store_subs_status_name(res.before), since, res.email);
+		rc = EXIT_FAIL;
+		goto out;
+	case SUB_REFUSED:
 		log_error("subscribers add: %s: %s from %s on %s; herald does not "
 		    "subscribe them again unless you pass --resubscribe (do so "
-		    "only if they asked)", email, have == SUB_BOUNCED ?
+		    "only if they asked)", email, res.before == SUB_BOUNCED ?
 		    "bounced" : "unsubscribed", nl->id, since);
 		rc = EXIT_FAIL;
 		goto out;
+	default:
+		if (ao.pending)
+			printf("%s: subscribed to %s, pending confirmation (they "
+			    "get a confirmation mail with a link)\n", email,
+			    nl->id);
+		else if (res.had && res.before == SUB_PENDING)
+			printf("%s: confirmed: now active in %s\n", email,
+			    nl->id);
+		else
+			printf("%s: subscribed to %s (active)%s\n", email,
+			    nl->id, res.had ? ", again" : "");
+		break;
 	}
-	if (!found) {
-		key = email_key(email);
-		if ((src = store_subs_insert(cli->store, email, key, ao.name,
-		    attrs, now, &id, &inserted)) != STORE_OK)
-			goto dberr;
-	} else {
-		id = si.id;
-		if ((ao.name || attrs) && (src = store_subs_update(cli->store,
-		    id, ao.name, attrs)) != STORE_OK)
-			goto dberr;
-	}
-	if (!has) {
-		src = store_subs_subscribe(cli->store, id, nl->id, want, now);
-		detail = ao.pending ? "cli, pending confirmation" : "cli";
-	} else {
-		src = store_subs_set_status(cli->store, id, nl->id, want, now);
-		detail = have == SUB_PENDING ? "cli, confirmed by the operator" :
-		    ao.pending ? "cli, resubscribe pending confirmation" :
-		    "cli, resubscribe";
-	}
-	if (src != STORE_OK)
-		goto dberr;
-	if ((src = store_subs_event(cli->store, id, nl->id,
-	    has && have == SUB_PENDING ? "confirm" : "subscribe", detail,
-	    now)) != STORE_OK)
-		goto dberr;
-	if ((src = store_commit(cli->store)) != STORE_OK)
-		goto dberr;
-	if (want == SUB_PENDING)
-		printf("%s: subscribed to %s, pending confirmation (they get a "
-		    "confirmation mail with a link)\n", email, nl->id);
-	else if (has && have == SUB_PENDING)
-		printf("%s: confirmed: now active in %s\n", email, nl->id);
-	else
-		printf("%s: subscribed to %s (active)%s\n", email, nl->id,
-		    has ? ", again" : "");
-mail:
 	rc = flush_out("add");
-	if (rc == EXIT_OK && want == SUB_PENDING)
-		rc = send_confirm(cli, nl, id, found ? si.email : email,
-		    !resend && ao.name ? ao.name : si.name);
-	goto out;
-dberr:
-	rc = store_fail("add", cli, src);
+	if (rc == EXIT_OK && ao.pending)
+		rc = send_confirm(cli, nl, res.id, res.email, res.name);
 out:
-	if (cli->store)
-		store_rollback(cli->store);
-	store_subs_info_free(&si);
-	free(key);
+	sub_result_free(&res);
 	free(ao.bad_value);
 	free(mbox_name);
 	free(mbox_addr);
@@ -496,12 +461,10 @@ static int
 cmd_remove(struct cli *cli, int argc, char **argv)
 {
 	static const struct opt_ctx oc = { "remove", usage_remove, 1, 1 };
-	struct sub_info si = { 0 };
+	struct sub_result res;
 	struct sub_erased er;
 	enum store_rc src;
 	const char *email;
-	char *detail = NULL;
-	bool found;
 	int rc;
 
 	if ((rc = parse_opts(cli, &oc, argc, argv, NULL, 0, NULL, NULL)) != -1)
@@ -509,37 +472,19 @@ cmd_remove(struct cli *cli, int argc, char **argv)
 	email = argv[optind];
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	if ((src = store_begin(cli->store)) != STORE_OK)
-		goto dberr;
-	if ((src = store_subs_find(cli->store, email, &si, &found)) != STORE_OK)
-		goto dberr;
-	if (!found) {
+	if ((src = sub_remove(cli->store, email, time(NULL), &res, &er)) !=
+	    STORE_OK)
+		return store_fail("remove", cli, src);
+	if (res.outcome == SUB_NOT_FOUND) {
 		log_error("subscribers remove: %s: no such subscriber", email);
 		rc = EXIT_FAIL;
-		goto out;
+	} else {
+		printf("%s: removed, with all history (%ld subscriptions, "
+		    "%ld deliveries, %ld events)\n", res.email,
+		    er.subscriptions, er.deliveries, er.events);
+		rc = flush_out("remove");
 	}
-	if ((src = store_subs_remove(cli->store, si.id, &er)) != STORE_OK)
-		goto dberr;
-	/* the erasure is recorded, without the address */
-	detail = xasprintf("subscriber #%lld erased: %ld subscriptions, "
-	    "%ld deliveries, %ld events", (long long)si.id, er.subscriptions,
-	    er.deliveries, er.events);
-	if ((src = store_subs_event(cli->store, 0, NULL, "erase", detail,
-	    time(NULL))) != STORE_OK)
-		goto dberr;
-	if ((src = store_commit(cli->store)) != STORE_OK)
-		goto dberr;
-	printf("%s: removed, with all history (%ld subscriptions, "
-	    "%ld deliveries, %ld events)\n", si.email, er.subscriptions,
-	    er.deliveries, er.events);
-	rc = flush_out("remove");
-	goto out;
-dberr:
-	rc = store_fail("remove", cli, src);
-out:
-	store_rollback(cli->store);
-	store_subs_info_free(&si);
-	free(detail);
+	sub_result_free(&res);
 	return rc;
 }
 
@@ -549,12 +494,9 @@ cmd_unsubscribe(struct cli *cli, int argc, char **argv)
 	static const struct opt_ctx oc = { "unsubscribe", usage_unsubscribe,
 	    1, 1 };
 	const struct newsletter_conf *nl;
-	struct sub_info si = { 0 };
-	enum sub_status have;
+	struct sub_result res;
 	enum store_rc src;
 	const char *email;
-	bool found, has = false;
-	time_t now = time(NULL), when = 0;
 	char since[21];
 	int rc;
 
@@ -563,41 +505,29 @@ cmd_unsubscribe(struct cli *cli, int argc, char **argv)
 	email = argv[optind];
 	if ((rc = open_nl(cli, &nl)) != EXIT_OK)
 		return rc;
-	if ((src = store_begin(cli->store)) != STORE_OK)
-		goto dberr;
-	if ((src = store_subs_find(cli->store, email, &si, &found)) != STORE_OK)
-		goto dberr;
-	if (found && (src = store_subs_status(cli->store, si.id, nl->id, &have,
-	    &when, &has)) != STORE_OK)
-		goto dberr;
-	if (!has) {
+	if ((src = sub_unsubscribe_email(cli->store, email, nl->id, "cli",
+	    NULL, time(NULL), &res)) != STORE_OK)
+		return store_fail("unsubscribe", cli, src);
+	switch (res.outcome) {
+	case SUB_NOT_FOUND:
 		log_error("subscribers unsubscribe: %s: not subscribed to %s",
 		    email, nl->id);
 		rc = EXIT_FAIL;
-		goto out;
-	}
-	if (have == SUB_UNSUBSCRIBED) {
-		date_of(when, since);
-		printf("%s: already unsubscribed from %s (since %s)\n", email,
+		break;
+	case SUB_UNCHANGED:
+		date_of(res.since, since);
+		printf("%s: already %s from %s (since %s)\n", email,
+		    res.before == SUB_BOUNCED ? "bounced" : "unsubscribed",
 		    nl->id, since);
 		rc = flush_out("unsubscribe");
-		goto out;
+		break;
+	default:
+		printf("%s: unsubscribed from %s (the record is kept)\n", email,
+		    nl->id);
+		rc = flush_out("unsubscribe");
+		break;
 	}
-	if ((src = store_subs_set_status(cli->store, si.id, nl->id,
-	    SUB_UNSUBSCRIBED, now)) != STORE_OK ||
-	    (src = store_subs_event(cli->store, si.id, nl->id, "unsubscribe",
-	    "cli", now)) != STORE_OK ||
-	    (src = store_commit(cli->store)) != STORE_OK)
-		goto dberr;
-	printf("%s: unsubscribed from %s (the record is kept)\n", email,
-	    nl->id);
-	rc = flush_out("unsubscribe");
-	goto out;
-dberr:
-	rc = store_fail("unsubscribe", cli, src);
-out:
-	store_rollback(cli->store);
-	store_subs_info_free(&si);
+	sub_result_free(&res);
 	return rc;
 }
 

@@ -1,0 +1,168 @@
+#include "store_subs_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+static enum store_rc
+done(sqlite3_stmt *s, int rc)
+{
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_rc(rc);
+}
+
+enum store_rc
+store_subs_state(struct store *st, int64_t id, const char *nl,
+    struct sub_state *out, bool *has)
+{
+	static const char sql[] = "SELECT status, "
+	    "max(created, coalesce(confirmed, 0), coalesce(unsubscribed, 0)), "
+	    "coalesce(pending_since, created), soft_bounces, "
+	    "coalesce(soft_bounce_delivery, 0), "
+	    "confirmed IS NOT NULL OR unsubscribed IS NOT NULL "
+	    "FROM subscriptions WHERE subscriber_id = ?1 AND newsletter = ?2";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	*has = false;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*has = true;
+		if (store_subs_status_parse(store_col_text(s, 0),
+		    &out->status) == -1)
+			out->status = SUB_ACTIVE;
+		out->since = (time_t)sqlite3_column_int64(s, 1);
+		out->pending_since = (time_t)sqlite3_column_int64(s, 2);
+		out->soft_bounces = (long)sqlite3_column_int64(s, 3);
+		out->soft_bounce_delivery = sqlite3_column_int64(s, 4);
+		out->ever_active = sqlite3_column_int(s, 5) != 0;
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_get(struct store *st, int64_t id, struct sub_info *out,
+    bool *found)
+{
+	static const char sql[] = "SELECT id, email, name, attributes, created "
+	    "FROM subscribers WHERE id = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		out->id = sqlite3_column_int64(s, 0);
+		out->email = xstrdup(store_col_text(s, 1));
+		out->name = store_col_text(s, 2) ?
+		    xstrdup(store_col_text(s, 2)) : NULL;
+		out->attributes = xstrdup(store_col_text(s, 3) ?
+		    store_col_text(s, 3) : "{}");
+		out->created = (time_t)sqlite3_column_int64(s, 4);
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_set_soft(struct store *st, int64_t id, const char *nl, long count,
+    int64_t delivery)
+{
+	static const char sql[] = "UPDATE subscriptions SET soft_bounces = ?3, "
+	    "soft_bounce_delivery = CASE WHEN ?4 = 0 THEN soft_bounce_delivery "
+	    "  ELSE ?4 END "
+	    "WHERE subscriber_id = ?1 AND newsletter = ?2";
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, count);
+	sqlite3_bind_int64(s, 4, delivery);
+	return done(s, sqlite3_step(s));
+}
+
+enum store_rc
+store_subs_sent_between(struct store *st, int64_t id, const char *nl,
+    int64_t after, int64_t before, bool *yes)
+{
+	static const char sql[] = "SELECT 1 FROM deliveries d "
+	    "JOIN issues i ON i.id = d.issue_id "
+	    "WHERE d.subscriber_id = ?1 AND i.newsletter = ?2 "
+	    "AND d.id > ?3 AND d.id < ?4 AND d.state = 'sent' LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, after);
+	sqlite3_bind_int64(s, 4, before);
+	rc = sqlite3_step(s);
+	*yes = rc == SQLITE_ROW;
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_pending_before(struct store *st, const char *nl, time_t cutoff,
+    struct sub_pending **rows, size_t *n)
+{
+	static const char sql[] = "SELECT subscriber_id, newsletter, "
+	    "confirmed IS NOT NULL OR unsubscribed IS NOT NULL "
+	    "FROM subscriptions WHERE status = 'pending' "
+	    "AND (?1 IS NULL OR newsletter = ?1) "
+	    "AND coalesce(pending_since, created) < ?2";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	size_t cap = 0;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	if (nl)
+		sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)cutoff);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*rows = xrealloc(*rows, cap * sizeof(**rows));
+		}
+		(*rows)[*n].id = sqlite3_column_int64(s, 0);
+		(*rows)[*n].newsletter = xstrdup(store_col_text(s, 1));
+		(*rows)[*n].ever_active = sqlite3_column_int(s, 2) != 0;
+		(*n)++;
+	}
+	return done(s, rc);
+}
+
+enum store_rc
+store_subs_delete_subscription(struct store *st, int64_t id, const char *nl)
+{
+	static const char sql[] = "DELETE FROM subscriptions "
+	    "WHERE subscriber_id = ?1 AND newsletter = ?2";
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	return done(s, sqlite3_step(s));
+}
+
+enum store_rc
+store_subs_orphan(struct store *st, int64_t id, bool *orphan)
+{
+	static const char sql[] = "SELECT "
+	    "EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = ?1) OR "
+	    "EXISTS (SELECT 1 FROM deliveries WHERE subscriber_id = ?1)";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	*orphan = false;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*orphan = sqlite3_column_int(s, 0) == 0;
+	return done(s, rc);
+}
