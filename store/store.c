@@ -1,4 +1,4 @@
-#include "store.h"
+#include "store_sqlite.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "xmalloc.h"
 
 #define STORE_BUSY_MS	10000	/* how long a writer waits for a lock */
+#define STORE_BUSY_RO_MS 2000	/* how long a summary waits for a reader */
 #define STORE_NSTMT	128
 
 struct store {
@@ -138,6 +139,57 @@ fail:
 	return NULL;
 }
 
+struct store *
+store_open_ro(const char *path, char **err)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	sqlite3_stmt *s = NULL;
+	int rc, have = 0;
+
+	*err = NULL;
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		*err = xasprintf("%s: %s", path, st->db ?
+		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		sqlite3_close(st->db);
+		free(st);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_RO_MS);
+	/* Not herald's, or newer: say so rather than fail on a query. */
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		have = sqlite3_column_int(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK)
+		*err = xasprintf("%s: %s", path, sqlite3_errmsg(st->db));
+	else if (have < 1 || have > store_schema_version())
+		*err = xasprintf("%s: schema version %d, not one this herald "
+		    "reads (%d)", path, have, store_schema_version());
+	if (*err) {
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+struct store *
+store_open_again(struct store *st, char **err, bool *busy)
+{
+	const char *path = sqlite3_db_filename(st->db, "main");
+
+	if (path == NULL || *path == '\0') {
+		*err = xstrdup("needs a database file, not an in-memory one");
+		*busy = false;
+		return NULL;
+	}
+	return store_open(path, err, busy);
+}
+
 void
 store_close(struct store *st)
 {
@@ -244,4 +296,23 @@ store_collect_ids(sqlite3_stmt *s, int64_t **ids)
 		return -1;
 	}
 	return (long)n;
+}
+
+enum store_rc
+store_step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? STORE_OK : store_rc(rc) == STORE_BUSY ?
+	    STORE_BUSY : STORE_ERR;
+}
+
+void
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
 }

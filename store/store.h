@@ -3,18 +3,28 @@
  *
  * One file, WAL mode, foreign keys on, a busy timeout, and numbered
  * migrations tracked in PRAGMA user_version (store_schema.c).  Stages talk
- * through the store, not through each other's structs: each stage keeps its
- * own queries in its own store_<area>.c file (store_subs.c, store_articles.c,
- * store_queue.c ...) on top of the helpers here.
+ * through the store, not through each other's structs: each area has its
+ * queries and its own row types in a store_<area>.c / .h pair (store_subs,
+ * store_articles, store_digest, store_queue, store_status).
+ *
+ * This header and the store_<area>.h headers are the whole interface: they
+ * name no SQLite type, so a second backend could implement them
+ * (docs/architecture.md).  store_sqlite.h is the SQLite side, for the files
+ * of store/ only (and unit tests that set up rows directly).
+ *
+ * Every function that can fail returns a result that must be looked at
+ * (STORE_WUR): an unchecked store call does not compile.
  */
 #ifndef HERALD_STORE_H
 #define HERALD_STORE_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sqlite3.h>
 
 struct store;
+
+/* Results of the store's calls must be checked. */
+#define STORE_WUR	__attribute__((warn_unused_result))
 
 /* Result of store operations that can hit a locked database. */
 enum store_rc {
@@ -30,8 +40,18 @@ enum store_rc {
  * schema is newer than this binary is refused.
  */
 struct store	*store_open(const char *path, char **err, bool *busy);
+/*
+ * Opens an existing database read-only, as it is (no migration; never
+ * creates one), for a summary that must not change anything.  NULL with
+ * *err (caller frees) when it cannot.
+ */
+struct store	*store_open_ro(const char *path, char **err);
+/*
+ * A second connection to the database st is open on (for a thread of its
+ * own); as store_open otherwise.
+ */
+struct store	*store_open_again(struct store *, char **err, bool *busy);
 void		 store_close(struct store *);
-sqlite3		*store_db(struct store *);
 const char	*store_errmsg(struct store *);
 int		 store_schema_version(void);
 
@@ -39,27 +59,5 @@ int		 store_schema_version(void);
 enum store_rc	 store_begin(struct store *);
 enum store_rc	 store_commit(struct store *);
 void		 store_rollback(struct store *);
-
-/*
- * Prepares sql once per store and caches it (keyed by the sql pointer, so
- * pass a string literal).  The statement is reset and its bindings cleared
- * before it is returned.  Never NULL: a prepare error is a programming error
- * and is fatal.
- */
-sqlite3_stmt	*store_stmt(struct store *, const char *sql);
-/* Runs one or more statements without results; STORE_* code. */
-enum store_rc	 store_exec(struct store *, const char *sql);
-/* Maps an sqlite3 result code to STORE_OK / STORE_BUSY / STORE_ERR. */
-enum store_rc	 store_rc(int sqlite_rc);
-
-/*
- * Steps a bound statement and collects its first column (int64) into *ids
- * (caller frees; NULL when none).  Resets the statement.  Returns the count,
- * or -1 on error.
- */
-long		 store_collect_ids(sqlite3_stmt *, int64_t **ids);
-
-/* Column helper: text or NULL. */
-const char	*store_col_text(sqlite3_stmt *, int col);
 
 #endif

@@ -6,26 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_sqlite.h"
 #include "xmalloc.h"
-
-static enum store_rc
-step_done(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? STORE_OK : store_rc(rc) == STORE_BUSY ?
-	    STORE_BUSY : STORE_ERR;
-}
-
-static void
-bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
-}
 
 static char *
 col_dup(sqlite3_stmt *s, int i)
@@ -46,9 +28,9 @@ store_source_get(struct store *st, const char *newsletter, const char *kind,
 		s = store_stmt(st, "SELECT id, fetch_url, etag, last_modified, "
 		    "last_fetch, failures FROM sources WHERE newsletter = ?1 "
 		    "AND kind = ?2 AND location = ?3");
-		bind_text(s, 1, newsletter);
-		bind_text(s, 2, kind);
-		bind_text(s, 3, location);
+		store_bind_text(s, 1, newsletter);
+		store_bind_text(s, 2, kind);
+		store_bind_text(s, 3, location);
 		r = sqlite3_step(s);
 		if (r == SQLITE_ROW) {
 			out->id = sqlite3_column_int64(s, 0);
@@ -66,10 +48,10 @@ store_source_get(struct store *st, const char *newsletter, const char *kind,
 			    STORE_ERR;
 		s = store_stmt(st, "INSERT OR IGNORE INTO sources "
 		    "(newsletter, kind, location) VALUES (?1, ?2, ?3)");
-		bind_text(s, 1, newsletter);
-		bind_text(s, 2, kind);
-		bind_text(s, 3, location);
-		if ((rc = step_done(s)) != STORE_OK)
+		store_bind_text(s, 1, newsletter);
+		store_bind_text(s, 2, kind);
+		store_bind_text(s, 3, location);
+		if ((rc = store_step_done(s)) != STORE_OK)
 			return rc;
 	}
 	return STORE_ERR;
@@ -85,6 +67,43 @@ source_row_clear(struct source_row *r)
 }
 
 enum store_rc
+store_source_health(struct store *st, const char *newsletter,
+    const char *kind, const char *location, struct source_health *out,
+    bool *found)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT last_fetch, last_success, failures, last_error,"
+	    " (SELECT count(*) FROM articles a WHERE a.source_id = sources.id)"
+	    " FROM sources WHERE newsletter = ?1 AND kind = ?2 AND location = ?3");
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	store_bind_text(s, 1, newsletter);
+	store_bind_text(s, 2, kind);
+	store_bind_text(s, 3, location);
+	r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		*found = true;
+		out->last_fetch = (time_t)sqlite3_column_int64(s, 0);
+		out->last_success = (time_t)sqlite3_column_int64(s, 1);
+		out->failures = sqlite3_column_int(s, 2);
+		out->last_error = col_dup(s, 3);
+		out->articles = sqlite3_column_int(s, 4);
+	}
+	sqlite3_reset(s);
+	return r == SQLITE_ROW || r == SQLITE_DONE ? STORE_OK :
+	    store_rc(r) == STORE_BUSY ? STORE_BUSY : STORE_ERR;
+}
+
+void
+source_health_clear(struct source_health *h)
+{
+	free(h->last_error);
+	memset(h, 0, sizeof(*h));
+}
+
+enum store_rc
 store_source_ok(struct store *st, long long id, time_t now, const char *etag,
     const char *last_modified, const char *title)
 {
@@ -96,10 +115,10 @@ store_source_ok(struct store *st, long long id, time_t now, const char *etag,
 
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	bind_text(s, 3, etag);
-	bind_text(s, 4, last_modified);
-	bind_text(s, 5, title);
-	return step_done(s);
+	store_bind_text(s, 3, etag);
+	store_bind_text(s, 4, last_modified);
+	store_bind_text(s, 5, title);
+	return store_step_done(s);
 }
 
 enum store_rc
@@ -110,9 +129,9 @@ store_source_validators(struct store *st, long long id, const char *etag,
 	    "last_modified = ?3 WHERE id = ?1");
 
 	sqlite3_bind_int64(s, 1, id);
-	bind_text(s, 2, etag);
-	bind_text(s, 3, last_modified);
-	return step_done(s);
+	store_bind_text(s, 2, etag);
+	store_bind_text(s, 3, last_modified);
+	return store_step_done(s);
 }
 
 enum store_rc
@@ -126,7 +145,7 @@ store_source_fail(struct store *st, long long id, time_t now,
 
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	bind_text(s, 3, error);
+	store_bind_text(s, 3, error);
 	r = sqlite3_step(s);
 	if (r == SQLITE_ROW) {
 		*failures = sqlite3_column_int(s, 0);
@@ -144,8 +163,8 @@ store_source_moved(struct store *st, long long id, const char *fetch_url)
 	    "UPDATE sources SET fetch_url = ?2 WHERE id = ?1");
 
 	sqlite3_bind_int64(s, 1, id);
-	bind_text(s, 2, fetch_url);
-	return step_done(s);
+	store_bind_text(s, 2, fetch_url);
+	return store_step_done(s);
 }
 
 enum store_rc
@@ -157,7 +176,7 @@ store_article_exists(struct store *st, long long source_id, const char *guid,
 	int r;
 
 	sqlite3_bind_int64(s, 1, source_id);
-	bind_text(s, 2, guid);
+	store_bind_text(s, 2, guid);
 	r = sqlite3_step(s);
 	sqlite3_reset(s);
 	*found = r == SQLITE_ROW;
@@ -166,8 +185,8 @@ store_article_exists(struct store *st, long long source_id, const char *guid,
 }
 
 enum store_rc
-store_article_add(struct store *st, long long source_id, const struct entry *e,
-    time_t collected, bool *added)
+store_article_add(struct store *st, long long source_id, const struct
+    store_article_new *e, time_t collected, bool *added)
 {
 	sqlite3_stmt *s = store_stmt(st, "INSERT INTO articles (source_id, "
 	    "guid, url, title, author, published, updated, summary, content, "
@@ -176,19 +195,19 @@ store_article_add(struct store *st, long long source_id, const struct entry *e,
 	enum store_rc rc;
 
 	sqlite3_bind_int64(s, 1, source_id);
-	bind_text(s, 2, e->guid);
-	bind_text(s, 3, e->url);
-	bind_text(s, 4, e->title);
-	bind_text(s, 5, e->author);
+	store_bind_text(s, 2, e->guid);
+	store_bind_text(s, 3, e->url);
+	store_bind_text(s, 4, e->title);
+	store_bind_text(s, 5, e->author);
 	if (e->has_published)
 		sqlite3_bind_int64(s, 6, (sqlite3_int64)e->published);
 	if (e->has_updated)
 		sqlite3_bind_int64(s, 7, (sqlite3_int64)e->updated);
-	bind_text(s, 8, e->summary);
-	bind_text(s, 9, e->content);
-	bind_text(s, 10, e->text);
+	store_bind_text(s, 8, e->summary);
+	store_bind_text(s, 9, e->content);
+	store_bind_text(s, 10, e->text);
 	sqlite3_bind_int64(s, 11, (sqlite3_int64)collected);
-	rc = step_done(s);
+	rc = store_step_done(s);
 	*added = rc == STORE_OK && sqlite3_changes(store_db(st)) > 0;
 	return rc;
 }

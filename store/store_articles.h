@@ -13,7 +13,6 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "feed.h"
 #include "store.h"
 
 struct source_row {
@@ -59,14 +58,42 @@ enum store_rc	 store_source_fail(struct store *, long long id, time_t now,
 enum store_rc	 store_source_moved(struct store *, long long id,
 		    const char *fetch_url);
 
+/* A source's health as `status` shows it. */
+struct source_health {
+	time_t		 last_fetch;	/* 0: never */
+	time_t		 last_success;	/* 0: never */
+	long		 failures;	/* consecutive */
+	char		*last_error;	/* owned; NULL when none */
+	long		 articles;	/* stored so far */
+};
+/*
+ * The health of the source (newsletter, kind, location); *found false when
+ * it has no row yet (never collected).  source_health_clear() frees.
+ */
+enum store_rc	 store_source_health(struct store *, const char *newsletter,
+		    const char *kind, const char *location,
+		    struct source_health *out, bool *found);
+void		 source_health_clear(struct source_health *);
+
 /* True when (source, guid) is already stored (*found). */
 enum store_rc	 store_article_exists(struct store *, long long source_id,
 		    const char *guid, bool *found);
+/* One article to store; the strings are the caller's, any may be NULL. */
+struct store_article_new {
+	const char	*guid;		/* required */
+	const char	*url, *title, *author;
+	const char	*summary, *content;	/* sanitised HTML */
+	const char	*text;		/* plain text */
+	time_t		 published, updated;
+	bool		 has_published, has_updated;
+};
+
 /*
- * Stores e unless (source, guid) exists; *added tells which.  collected is
+ * Stores a unless (source, guid) exists; *added tells which.  collected is
  * the time of this poll.
  */
 enum store_rc	 store_article_add(struct store *, long long source_id,
-		    const struct entry *e, time_t collected, bool *added);
+		    const struct store_article_new *a, time_t collected,
+		    bool *added);
 
 #endif

@@ -1,12 +1,13 @@
 /*
- * store_digest: the queries the render stage needs: which articles the next
- * issue would carry, and the article rows of a digest.
+ * store_digest: the queries that draft an issue and load its articles (see
+ * store_digest.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "render.h"
-#include "store.h"
+#include "store_digest.h"
+#include "store_queue.h"
+#include "store_sqlite.h"
 #include "xmalloc.h"
 
 long
@@ -38,14 +39,14 @@ col_dup(sqlite3_stmt *s, int i)
 }
 
 long
-store_digest_articles(struct store *st, const int64_t *ids, size_t n,
-    struct digest_article **out, char **err)
+store_article_rows(struct store *st, const int64_t *ids, size_t n,
+    struct store_article **out, char **err)
 {
 	sqlite3_stmt *s = store_stmt(st,
 	    "SELECT a.id, a.title, a.url, a.author, a.published, a.summary,"
 	    " a.content, a.text, s.title"
 	    " FROM articles a JOIN sources s ON s.id = a.source_id WHERE a.id = ?");
-	struct digest_article *rows = xcalloc(n + 1, sizeof(*rows));
+	struct store_article *rows = xcalloc(n + 1, sizeof(*rows));
 	size_t k = 0;
 
 	*err = NULL;
@@ -61,7 +62,7 @@ store_digest_articles(struct store *st, const int64_t *ids, size_t n,
 			*err = xasprintf("loading article %lld: %s", (long long)ids[i],
 			    store_errmsg(st));
 			sqlite3_reset(s);
-			digest_articles_free(rows, k);
+			store_article_rows_free(rows, k);
 			*out = NULL;
 			return -1;
 		}
@@ -85,7 +86,7 @@ store_digest_articles(struct store *st, const int64_t *ids, size_t n,
 }
 
 void
-digest_articles_free(struct digest_article *rows, size_t n)
+store_article_rows_free(struct store_article *rows, size_t n)
 {
 	if (rows == NULL)
 		return;
@@ -101,16 +102,31 @@ digest_articles_free(struct digest_article *rows, size_t n)
 	free(rows);
 }
 
-long
-store_digest_next_number(struct store *st, const char *newsletter)
+enum store_rc
+store_issue_draft(struct store *st, const char *newsletter, long max,
+    struct store_draft *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT COALESCE(MAX(number), 0) + 1 FROM issues WHERE newsletter = ?");
-	long n = -1;
+	int64_t *ids = NULL;
+	long n;
 
-	sqlite3_bind_text(s, 1, newsletter, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return n;
+	memset(out, 0, sizeof(*out));
+	n = store_pending_articles(st, newsletter, max, &ids);
+	if (n < 0)
+		return STORE_ERR;
+	out->number = store_issue_next_number(st, newsletter);
+	if (out->number < 0) {
+		free(ids);
+		out->number = 0;
+		return STORE_ERR;
+	}
+	out->ids = ids;
+	out->n = (size_t)n;
+	return STORE_OK;
+}
+
+void
+store_draft_clear(struct store_draft *d)
+{
+	free(d->ids);
+	memset(d, 0, sizeof(*d));
 }

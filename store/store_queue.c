@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_sqlite.h"
 #include "xmalloc.h"
 
 void
@@ -62,6 +63,18 @@ store_issue_unfinished(struct store *st, const char *nl,
 }
 
 int
+store_issue_last(struct store *st, const char *nl, struct store_issue *out)
+{
+	sqlite3_stmt *s = store_stmt(st,
+	    "SELECT id, number, subject, created, state FROM issues"
+	    " WHERE newsletter = ? ORDER BY number DESC LIMIT 1");
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	return issue_row(s, out);
+}
+
+int
 store_issue_by_number(struct store *st, const char *nl, long number,
     struct store_issue *out)
 {
@@ -76,10 +89,10 @@ store_issue_by_number(struct store *st, const char *nl, long number,
 }
 
 long
-store_issue_last_number(struct store *st, const char *nl)
+store_issue_next_number(struct store *st, const char *nl)
 {
 	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT coalesce(max(number), 0) FROM issues WHERE newsletter = ?");
+	    "SELECT coalesce(max(number), 0) + 1 FROM issues WHERE newsletter = ?");
 	long n = -1;
 
 	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);

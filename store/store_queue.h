@@ -30,11 +30,17 @@ void		 store_issue_clear(struct store_issue *);
 /* The newsletter's issue in state 'sending' (the oldest): 1, 0 none, -1. */
 int		 store_issue_unfinished(struct store *, const char *newsletter,
 		    struct store_issue *out);
+/* The newsletter's latest issue (highest number): 1, 0 none, -1 error. */
+int		 store_issue_last(struct store *, const char *newsletter,
+		    struct store_issue *out);
 /* Issue `number` of the newsletter: 1 found, 0 none, -1 error. */
 int		 store_issue_by_number(struct store *, const char *newsletter,
 		    long number, struct store_issue *out);
-/* The highest issue number of the newsletter (0 when none), -1 error. */
-long		 store_issue_last_number(struct store *, const char *newsletter);
+/*
+ * The number the newsletter's next issue gets: the highest so far + 1 (1
+ * when none); -1 on error.  The one place this is decided.
+ */
+long		 store_issue_next_number(struct store *, const char *newsletter);
 /* The issue's article ids in position order (caller frees *ids); -1 error. */
 long		 store_issue_articles(struct store *, int64_t issue_id,
 		    int64_t **ids);

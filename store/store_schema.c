@@ -2,7 +2,7 @@
  * The schema, as numbered migrations.  Migration N brings user_version from
  * N-1 to N.  Never edit a migration that has shipped: append a new one.
  */
-#include "store.h"
+#include "store_sqlite.h"
 #include "store_schema.h"
 
 #include <stddef.h>

@@ -30,7 +30,7 @@ main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
 	struct newsletter_conf nl;
-	struct digest_article rows[20];
+	struct store_article rows[20];
 	struct digest *d;
 	struct buf text = BUF_INIT, html = BUF_INIT;
 	struct rusage ru;
@@ -117,7 +117,7 @@ main(int argc, char **argv)
 	buf_free(&text);
 	buf_free(&html);
 	digest_free(d);
-	digest_articles_free(NULL, 0);
+	store_article_rows_free(NULL, 0);
 	for (int i = 0; i < 20; i++) {
 		free(rows[i].title);
 		free(rows[i].url);

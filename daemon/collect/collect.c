@@ -34,6 +34,23 @@ struct run {
 	const char	*indent;	/* before each report line */
 };
 
+/* Stores one parsed entry (the store has its own row type). */
+static enum store_rc
+article_add(struct run *r, const struct job *j, const struct entry *e,
+    bool *added)
+{
+	const struct store_article_new a = {
+		.guid = e->guid, .url = e->url, .title = e->title,
+		.author = e->author, .summary = e->summary,
+		.content = e->content, .text = e->text,
+		.published = e->published, .updated = e->updated,
+		.has_published = e->has_published,
+		.has_updated = e->has_updated,
+	};
+
+	return store_article_add(r->st, j->row.id, &a, r->now, added);
+}
+
 static const char *
 kind_name(const struct source_conf *src)
 {
@@ -138,8 +155,7 @@ collect_feed(struct run *r, struct job *j)
 	for (i = 0; f && i < f->nentries; i++) {
 		if (f->entries[i].guid == NULL)
 			continue;
-		rc = store_article_add(r->st, j->row.id, &f->entries[i], r->now,
-		    &new);
+		rc = article_add(r, j, &f->entries[i], &new);
 		if (rc != STORE_OK)
 			goto dberr;
 		added += new;
@@ -212,8 +228,7 @@ collect_folder(struct run *r, struct job *j)
 			err = NULL;
 			continue;
 		}
-		rc = store_article_add(r->st, j->row.id, &f->entries[0], r->now,
-		    &new);
+		rc = article_add(r, j, &f->entries[0], &new);
 		feed_free(f);
 		if (rc != STORE_OK)
 			goto dberr;

@@ -19,13 +19,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sqlite3.h>
 
 #include "buf.h"
 #include "cli.h"
 #include "init_files.h"
 #include "log.h"
 #include "render.h"
+#include "store_subs.h"
 #include "templates_builtin.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -331,47 +331,26 @@ print_secret_ref(const char *label, const char *env, const char *file)
 static void
 print_subscribers(const struct config *cfg, const char *id)
 {
-	static const char *const statuses[] = { "active", "pending",
-	    "unsubscribed", "bounced" };
-	long counts[4] = { 0 };
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t i;
-	int rc;
+	long counts[SUB_NSTATUS] = { 0 };
+	struct store *st;
+	char *err = NULL;
 
 	if (access(cfg->database, F_OK) == -1) {
 		printf("  subscribers: 0 (no database yet)\n");
 		return;
 	}
-	rc = sqlite3_open_v2(cfg->database, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(db, 2000);
-		rc = sqlite3_prepare_v2(db, "SELECT status, count(*) FROM "
-		    "subscriptions WHERE newsletter = ? GROUP BY status", -1,
-		    &st, NULL);
+	if ((st = store_open_ro(cfg->database, &err)) == NULL) {
+		printf("  subscribers: unknown (%s)\n", err);
+		free(err);
+		return;
 	}
-	if (rc != SQLITE_OK) {
-		printf("  subscribers: unknown (%s)\n", db ? sqlite3_errmsg(db) :
-		    sqlite3_errstr(rc));
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *s = (const char *)sqlite3_column_text(st, 0);
-
-		for (i = 0; s && i < 4; i++)
-			if (strcmp(s, statuses[i]) == 0)
-				counts[i] = sqlite3_column_int64(st, 1);
-	}
-	if (rc != SQLITE_DONE) {
-		printf("  subscribers: unknown (%s)\n", sqlite3_errmsg(db));
-		goto out;
-	}
-	printf("  subscribers: %ld active, %ld pending, %ld unsubscribed, "
-	    "%ld bounced\n", counts[0], counts[1], counts[2], counts[3]);
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	if (store_subs_count(st, id, counts) != STORE_OK)
+		printf("  subscribers: unknown (%s)\n", store_errmsg(st));
+	else
+		printf("  subscribers: %ld active, %ld pending, %ld unsubscribed, "
+		    "%ld bounced\n", counts[SUB_ACTIVE], counts[SUB_PENDING],
+		    counts[SUB_UNSUBSCRIBED], counts[SUB_BOUNCED]);
+	store_close(st);
 }
 
 static void

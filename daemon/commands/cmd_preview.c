@@ -19,6 +19,8 @@
 #include "message.h"
 #include "token.h"
 #include "render.h"
+#include "store_digest.h"
+#include "store_subs.h"
 #include "xmalloc.h"
 
 #define GMAIL_CLIP	(102u * 1024)	/* Gmail clips HTML parts larger than this */
@@ -122,26 +124,25 @@ out:
 	return rc;
 }
 
-/* The subscriber's name and attributes, when the store knows the address. */
-static void
-find_subscriber(struct store *st, const char *email, char **name, char **attrs,
-    int64_t *id)
+/*
+ * The subscriber's name and attributes, when the store knows the address
+ * (*si stays empty when not).  EXIT_OK, or the exit code of a store error.
+ */
+static int
+find_subscriber(struct store *st, const char *email, struct sub_info *si)
 {
-	sqlite3_stmt *s = store_stmt(st,
-	    "SELECT name, attributes, id FROM subscribers WHERE email_key = lower(?)");
+	enum store_rc rc;
+	bool found;
 
-	*name = *attrs = NULL;
-	*id = 0;
-	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 2);
-		*name = store_col_text(s, 0) ? xstrdup(store_col_text(s, 0)) : NULL;
-		*attrs = store_col_text(s, 1) ? xstrdup(store_col_text(s, 1)) : NULL;
-	} else {
+	rc = store_subs_find(st, email, si, &found);
+	if (rc != STORE_OK) {
+		log_error("preview: looking up %s: %s", email, store_errmsg(st));
+		return rc == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
+	}
+	if (!found)
 		log_warn("preview: %s is not a subscriber; rendering for it anyway",
 		    email);
-	}
-	sqlite3_reset(s);
+	return EXIT_OK;
 }
 
 /*
@@ -188,13 +189,12 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	enum format fmt = FMT_TEXT;
 	const char *output = NULL, *email = NULL;
 	bool collect = true;
-	int64_t *ids = NULL;
-	long n, number;
+	struct store_draft dr;
+	struct sub_info si = { 0 };
 	struct digest *d = NULL;
 	struct recipient r;
 	struct buf text = BUF_INIT, html = BUF_INIT, out = BUF_INIT;
-	char *err = NULL, *name = NULL, *attrs = NULL, *unsub = NULL;
-	int64_t subscriber_id = 0;
+	char *err = NULL, *unsub = NULL;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS "f:o:s:", longopts,
@@ -242,21 +242,20 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 		if (rc == EXIT_TEMP)
 			return rc;
 	}
-	n = store_pending_articles(cli->store, nl->id, nl->max_articles, &ids);
-	if (n < 0) {
+	if (store_issue_draft(cli->store, nl->id, nl->max_articles, &dr) !=
+	    STORE_OK) {
 		log_error("preview: reading articles: %s", store_errmsg(cli->store));
 		return EXIT_FAIL;
 	}
-	if (n == 0) {
+	if (dr.n == 0) {
 		printf("Nothing to preview: no article of %s is waiting for an issue.\n",
 		    nl->id);
-		free(ids);
+		store_draft_clear(&dr);
 		return EXIT_OK;
 	}
-	number = store_digest_next_number(cli->store, nl->id);
-	d = digest_new(cli->cfg, nl, cli->store, ids, (size_t)n,
-	    number > 0 ? number : 1, time(NULL), &err);
-	free(ids);
+	d = digest_new(cli->cfg, nl, cli->store, dr.ids, dr.n, dr.number,
+	    time(NULL), &err);
+	store_draft_clear(&dr);
 	if (d == NULL) {
 		log_error("preview: %s", err ? err : "rendering failed");
 		free(err);
@@ -264,10 +263,11 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	}
 	memset(&r, 0, sizeof(r));
 	if (email) {
-		find_subscriber(cli->store, email, &name, &attrs, &subscriber_id);
+		if ((rc = find_subscriber(cli->store, email, &si)) != EXIT_OK)
+			goto out;
 		r.email = email;
-		r.name = name;
-		r.attributes_json = attrs;
+		r.name = si.name;
+		r.attributes_json = si.attributes;
 	} else {
 		r.email = "reader@example.org";
 		r.name = "Sample Reader";
@@ -298,7 +298,7 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 		buf_add(&out, html.data, html.len);
 		break;
 	case FMT_EML:
-		if (build_eml(cli->cfg, nl, d, &r, subscriber_id, &out, &err) == -1) {
+		if (build_eml(cli->cfg, nl, d, &r, si.id, &out, &err) == -1) {
 			log_error("preview: building the message: %s", err);
 			free(err);
 			rc = EXIT_FAIL;
@@ -318,8 +318,7 @@ out:
 	buf_free(&html);
 	buf_free(&out);
 	free(unsub);
-	free(name);
-	free(attrs);
+	store_subs_info_free(&si);
 	digest_free(d);
 	return rc;
 }

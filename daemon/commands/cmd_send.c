@@ -112,7 +112,7 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 	};
 	const struct newsletter_conf *nl;
 	const char *to = NULL, *why = NULL;
-	long issue_no = 0, n;
+	long issue_no = 0;
 	bool no_collect = false;
 	struct store_issue is;
 	struct digest *d = NULL;
@@ -121,7 +121,7 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 	struct smtp *sm = NULL;
 	struct buf msg = BUF_INIT;
 	struct message_rcpt r;
-	int64_t *ids = NULL;
+	struct store_draft dr = { 0 };
 	char *err = NULL, *from = NULL, *reply = NULL;
 	int c, rc;
 
@@ -173,21 +173,20 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 		d = assemble_digest(cli->store, cli->cfg, nl, &is, &err);
 	} else {
 		collect_first(cli, nl, no_collect);
-		n = store_pending_articles(cli->store, nl->id,
-		    nl->max_articles, &ids);
-		if (n < 0) {
+		if (store_issue_draft(cli->store, nl->id, nl->max_articles,
+		    &dr) != STORE_OK) {
 			log_error("send-test: reading articles: %s",
 			    store_errmsg(cli->store));
 			goto out;
 		}
-		if (n == 0) {
+		if (dr.n == 0) {
 			log_error("send-test: %s: no new articles for the next "
 			    "issue (give --issue N to resend one)", nl->id);
 			goto out;
 		}
-		is.number = store_issue_last_number(cli->store, nl->id) + 1;
+		is.number = dr.number;
 		is.created = time(NULL);
-		d = digest_new(cli->cfg, nl, cli->store, ids, (size_t)n,
+		d = digest_new(cli->cfg, nl, cli->store, dr.ids, dr.n,
 		    is.number, is.created, &err);
 	}
 	if (d == NULL) {
@@ -241,7 +240,7 @@ out:
 	token_key_free(key);
 	if (d)
 		digest_free(d);
-	free(ids);
+	store_draft_clear(&dr);
 	free(err);
 	store_issue_clear(&is);
 	return rc;

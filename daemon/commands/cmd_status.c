@@ -11,7 +11,8 @@
 #include "buf.h"
 #include "cli.h"
 #include "log.h"
-#include "store.h"
+#include "store_articles.h"
+#include "store_queue.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -36,17 +37,17 @@ fmt_time(time_t t, char out[static 21])
 		time_rfc3339(t, out);
 }
 
-/* Appends a JSON time or null. */
+/* Appends a JSON time, or null for 0 (never). */
 static void
-json_time(struct buf *b, sqlite3_stmt *s, int col)
+json_time(struct buf *b, time_t t)
 {
 	char ts[21];
 
-	if (sqlite3_column_type(s, col) == SQLITE_NULL) {
+	if (t == 0) {
 		buf_adds(b, "null");
 		return;
 	}
-	time_rfc3339((time_t)sqlite3_column_int64(s, col), ts);
+	time_rfc3339(t, ts);
 	json_str(b, ts);
 }
 
@@ -54,12 +55,12 @@ static int
 status_one(struct cli *cli, const struct newsletter_conf *nl, bool json,
     struct buf *out)
 {
-	static const char *const states[] = { "queued", "deferred", "sent", "failed" };
-	sqlite3_stmt *s;
-	long counts[4] = { 0 };
+	struct store_queue_counts qc;
+	struct store_issue is;
+	enum store_rc rc = STORE_OK;
 	char ts[21], ts2[21];
 	time_t next;
-	int rc, i;
+	int found;
 	bool first;
 
 	next = schedule_next(&nl->schedule, nl->timezone, time(NULL));
@@ -88,57 +89,41 @@ status_one(struct cli *cli, const struct newsletter_conf *nl, bool json,
 	}
 
 	/* The last issue. */
-	s = store_stmt(cli->store,
-	    "SELECT id, number, subject, created, state FROM issues"
-	    " WHERE newsletter = ?1 ORDER BY number DESC LIMIT 1");
-	sqlite3_bind_text(s, 1, nl->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		sqlite3_int64 issue_id = sqlite3_column_int64(s, 0);
-		long number = sqlite3_column_int(s, 1);
-		char *subject = xstrdup_or_empty(store_col_text(s, 2));
-		time_t created = (time_t)sqlite3_column_int64(s, 3);
-		char *state = xstrdup_or_empty(store_col_text(s, 4));
+	found = store_issue_last(cli->store, nl->id, &is);
+	if (found == 1 && (rc = store_issue_counts(cli->store, is.id, &qc)) !=
+	    STORE_OK) {
+		store_issue_clear(&is);
+		goto dberr;
+	}
+	if (found == 1) {
+		const char *state = is.done ? "done" : "sending";
 
-		sqlite3_reset(s);
-		s = store_stmt(cli->store,
-		    "SELECT state, count(*) FROM deliveries WHERE issue_id = ?1"
-		    " GROUP BY state");
-		sqlite3_bind_int64(s, 1, issue_id);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			const char *st = store_col_text(s, 0);
-
-			for (i = 0; i < 4; i++)
-				if (st && strcmp(st, states[i]) == 0)
-					counts[i] = sqlite3_column_int(s, 1);
-		}
-		fmt_time(created, ts);
+		fmt_time(is.created, ts);
 		if (json) {
 			buf_printf(out, ",\"last_issue\":{\"number\":%ld,\"subject\":",
-			    number);
-			json_str(out, subject);
+			    is.number);
+			json_str(out, is.subject);
 			buf_printf(out, ",\"created\":\"%s\",\"state\":", ts);
 			json_str(out, state);
-			buf_adds(out, ",\"deliveries\":{");
-			for (i = 0; i < 4; i++)
-				buf_printf(out, "%s\"%s\":%ld", i ? "," : "",
-				    states[i], counts[i]);
-			buf_adds(out, "}}");
+			buf_printf(out, ",\"deliveries\":{\"queued\":%ld,"
+			    "\"deferred\":%ld,\"sent\":%ld,\"failed\":%ld}}",
+			    qc.queued, qc.deferred, qc.sent, qc.failed);
 		} else {
 			buf_printf(out, "  last issue:  #%ld \"%s\" created %s, %s\n",
-			    number, subject, ts, state);
+			    is.number, is.subject, ts, state);
 			buf_printf(out, "  deliveries:  %ld queued, %ld deferred, "
-			    "%ld sent, %ld failed\n", counts[0], counts[1],
-			    counts[2], counts[3]);
+			    "%ld sent, %ld failed\n", qc.queued, qc.deferred,
+			    qc.sent, qc.failed);
 		}
-		free(subject);
-		free(state);
-	} else if (json)
+		store_issue_clear(&is);
+	} else if (found == 0 && json)
 		buf_adds(out, ",\"last_issue\":null");
-	else
+	else if (found == 0)
 		buf_adds(out, "  last issue:  none yet\n");
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	else {
+		rc = STORE_ERR;
 		goto dberr;
+	}
 
 	/* Sources: configured ones first, with what the store knows. */
 	if (json)
@@ -149,50 +134,42 @@ status_one(struct cli *cli, const struct newsletter_conf *nl, bool json,
 	for (size_t k = 0; k < nl->nsources; k++) {
 		const struct source_conf *sc = &nl->sources[k];
 		const char *kind = sc->kind == SOURCE_FEED ? "feed" : "folder";
+		struct source_health h;
+		bool known;
 
-		s = store_stmt(cli->store,
-		    "SELECT last_fetch, last_success, failures, last_error,"
-		    " (SELECT count(*) FROM articles a WHERE a.source_id = sources.id)"
-		    " FROM sources WHERE newsletter = ?1 AND kind = ?2 AND location = ?3");
-		sqlite3_bind_text(s, 1, nl->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, sc->location, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rc = store_source_health(cli->store, nl->id, kind, sc->location,
+		    &h, &known);
+		if (rc != STORE_OK)
 			goto dberr;
 		if (json) {
 			buf_adds(out, first ? "{" : ",{");
 			buf_printf(out, "\"kind\":\"%s\",\"location\":", kind);
 			json_str(out, sc->location);
-			if (rc == SQLITE_ROW) {
+			if (known) {
 				buf_adds(out, ",\"last_fetch\":");
-				json_time(out, s, 0);
+				json_time(out, h.last_fetch);
 				buf_adds(out, ",\"last_success\":");
-				json_time(out, s, 1);
-				buf_printf(out, ",\"failures\":%d,\"last_error\":",
-				    sqlite3_column_int(s, 2));
-				json_str(out, sqlite3_column_int(s, 2) ?
-				    store_col_text(s, 3) : NULL);
-				buf_printf(out, ",\"articles\":%d}",
-				    sqlite3_column_int(s, 4));
+				json_time(out, h.last_success);
+				buf_printf(out, ",\"failures\":%ld,\"last_error\":",
+				    h.failures);
+				json_str(out, h.failures ? h.last_error : NULL);
+				buf_printf(out, ",\"articles\":%ld}", h.articles);
 			} else
 				buf_adds(out, ",\"last_fetch\":null,\"last_success\":null,"
 				    "\"failures\":0,\"last_error\":null,\"articles\":0}");
-		} else if (rc == SQLITE_ROW) {
-			fmt_time(sqlite3_column_type(s, 1) == SQLITE_NULL ? 0 :
-			    (time_t)sqlite3_column_int64(s, 1), ts2);
-			buf_printf(out, "    %-6s %s\n           %d article%s, "
-			    "last success %s", kind, sc->location,
-			    sqlite3_column_int(s, 4),
-			    sqlite3_column_int(s, 4) == 1 ? "" : "s", ts2);
-			if (sqlite3_column_int(s, 2) > 0)
-				buf_printf(out, ", FAILING (%d in a row): %s",
-				    sqlite3_column_int(s, 2),
-				    store_col_text(s, 3) ? store_col_text(s, 3) : "?");
+		} else if (known) {
+			fmt_time(h.last_success, ts2);
+			buf_printf(out, "    %-6s %s\n           %ld article%s, "
+			    "last success %s", kind, sc->location, h.articles,
+			    h.articles == 1 ? "" : "s", ts2);
+			if (h.failures > 0)
+				buf_printf(out, ", FAILING (%ld in a row): %s",
+				    h.failures, h.last_error ? h.last_error : "?");
 			buf_addc(out, '\n');
 		} else
 			buf_printf(out, "    %-6s %s\n           not collected yet\n",
 			    kind, sc->location);
+		source_health_clear(&h);
 		first = false;
 	}
 	if (json)
@@ -200,7 +177,7 @@ status_one(struct cli *cli, const struct newsletter_conf *nl, bool json,
 	return EXIT_OK;
 dberr:
 	log_error("status: %s", store_errmsg(cli->store));
-	return store_rc(rc) == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
+	return rc == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
 }
 
 int

@@ -14,8 +14,8 @@ assemble_issue(struct store *st, const struct config *cfg,
     long *ndeliveries, long *npending, char **err)
 {
 	struct digest *d = NULL;
-	int64_t *ids = NULL, issue_id = 0;
-	long n, last;
+	struct store_draft dr;
+	int64_t issue_id = 0;
 	enum store_rc rc;
 	enum assemble_rc ret = ASSEMBLE_ERR;
 	int found;
@@ -31,35 +31,29 @@ assemble_issue(struct store *st, const struct config *cfg,
 		*err = xasprintf("reading issues: %s", store_errmsg(st));
 		return ASSEMBLE_ERR;
 	}
-	n = store_pending_articles(st, nl->id, nl->max_articles, &ids);
-	if (n < 0) {
+	if (store_issue_draft(st, nl->id, nl->max_articles, &dr) != STORE_OK) {
 		*err = xasprintf("reading pending articles: %s",
 		    store_errmsg(st));
 		return ASSEMBLE_ERR;
 	}
-	*npending = n;
-	if (n == 0 || n < nl->min_articles) {
-		free(ids);
+	*npending = (long)dr.n;
+	if (dr.n == 0 || (long)dr.n < nl->min_articles) {
+		store_draft_clear(&dr);
 		return ASSEMBLE_NOTHING;
 	}
-	last = store_issue_last_number(st, nl->id);
-	if (last < 0) {
-		*err = xasprintf("reading issues: %s", store_errmsg(st));
-		goto out;
-	}
-	d = digest_new(cfg, nl, st, ids, (size_t)n, last + 1, now, err);
+	d = digest_new(cfg, nl, st, dr.ids, dr.n, dr.number, now, err);
 	if (d == NULL)
 		goto out;
-	rc = store_issue_create(st, nl->id, last + 1, digest_subject(d), now,
-	    ids, (size_t)n, &issue_id, ndeliveries);
+	rc = store_issue_create(st, nl->id, dr.number, digest_subject(d), now,
+	    dr.ids, dr.n, &issue_id, ndeliveries);
 	if (rc != STORE_OK) {
-		*err = xasprintf("creating issue #%ld: %s", last + 1,
+		*err = xasprintf("creating issue #%ld: %s", dr.number,
 		    store_errmsg(st));
 		ret = rc == STORE_BUSY ? ASSEMBLE_BUSY : ASSEMBLE_ERR;
 		goto out;
 	}
-	if (store_issue_by_number(st, nl->id, last + 1, is) != 1) {
-		*err = xasprintf("reading issue #%ld back: %s", last + 1,
+	if (store_issue_by_number(st, nl->id, dr.number, is) != 1) {
+		*err = xasprintf("reading issue #%ld back: %s", dr.number,
 		    store_errmsg(st));
 		goto out;
 	}
@@ -67,7 +61,7 @@ assemble_issue(struct store *st, const struct config *cfg,
 out:
 	if (d != NULL)
 		digest_free(d);
-	free(ids);
+	store_draft_clear(&dr);
 	return ret;
 }
 

@@ -498,17 +498,11 @@ static int
 writer_start(struct writer *w, const struct queue_opts *op, size_t limit,
     struct smtp *const *wake, size_t nwake)
 {
-	const char *path = sqlite3_db_filename(store_db(op->store), "main");
 	char *err = NULL;
 	bool busy = false;
 
 	memset(w, 0, sizeof(*w));
-	if (path == NULL || *path == '\0') {
-		log_error("database: sending needs a database file, not an "
-		    "in-memory one");
-		return STORE_ERR;
-	}
-	w->store = store_open(path, &err, &busy);
+	w->store = store_open_again(op->store, &err, &busy);
 	if (w->store == NULL) {
 		log_error("database: a second connection for the sender: %s",
 		    err);

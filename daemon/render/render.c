@@ -275,7 +275,7 @@ wrap_text(const char *text)
 }
 
 static struct tmpl_value *
-article_value(const struct digest_article *a, size_t pos, size_t total,
+article_value(const struct store_article *a, size_t pos, size_t total,
     bool html, const char *tz)
 {
 	struct tmpl_value *m = tmpl_map(), *src = tmpl_map();
@@ -355,7 +355,7 @@ article_value(const struct digest_article *a, size_t pos, size_t total,
 }
 
 static struct tmpl_value *
-context(const struct newsletter_conf *nl, const struct digest_article *rows,
+context(const struct newsletter_conf *nl, const struct store_article *rows,
     size_t n, long number, time_t date, bool html, bool slots)
 {
 	struct tmpl_value *root = tmpl_map(), *v, *list = tmpl_list();
@@ -642,7 +642,7 @@ render_subject(const struct newsletter_conf *nl, const struct tmpl_value *ctx,
 
 struct digest *
 digest_new_rows(const struct config *cfg, const struct newsletter_conf *nl,
-    const struct digest_article *rows, size_t n, long number, time_t date,
+    const struct store_article *rows, size_t n, long number, time_t date,
     char **err)
 {
 	struct digest *d = xcalloc(1, sizeof(*d));
@@ -689,14 +689,14 @@ digest_new(const struct config *cfg, const struct newsletter_conf *nl,
     struct store *st, const int64_t *ids, size_t n, long number, time_t date,
     char **err)
 {
-	struct digest_article *rows = NULL;
-	long k = store_digest_articles(st, ids, n, &rows, err);
+	struct store_article *rows = NULL;
+	long k = store_article_rows(st, ids, n, &rows, err);
 	struct digest *d;
 
 	if (k < 0)
 		return NULL;
 	d = digest_new_rows(cfg, nl, rows, (size_t)k, number, date, err);
-	digest_articles_free(rows, (size_t)k);
+	store_article_rows_free(rows, (size_t)k);
 	return d;
 }
 

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "config.h"
 #include "store.h"
+#include "store_digest.h"
 
 struct digest;
 
@@ -45,41 +46,11 @@ size_t		 digest_article_count(const struct digest *);
 void		 digest_free(struct digest *);
 
 /*
- * The articles the next issue would carry: those of the newsletter's
- * sources that no issue of it has carried, newest first, at most max.
- * Returns the number found (ids in *ids, caller frees) or -1 on error.
- */
-long		 store_pending_articles(struct store *, const char *newsletter,
-		    long max, int64_t **ids);
-
-/* One article row as a digest needs it (store_digest.c). */
-struct digest_article {
-	int64_t		 id;
-	char		*title, *url, *author;
-	char		*summary, *content;	/* sanitised HTML or NULL */
-	char		*text;			/* plain text or NULL */
-	char		*source_title;
-	time_t		 published;
-	bool		 has_published;
-};
-
-/*
- * Loads the rows of ids[0..n) in that order (a missing id is skipped).
- * Returns the number loaded (rows in *out, caller frees with
- * digest_articles_free) or -1 with *err (caller frees).
- */
-long		 store_digest_articles(struct store *, const int64_t *ids, size_t n,
-		    struct digest_article **out, char **err);
-void		 digest_articles_free(struct digest_article *, size_t n);
-/* The number the next issue of newsletter gets (last + 1, or 1); -1 on error. */
-long		 store_digest_next_number(struct store *, const char *newsletter);
-
-/*
  * Same as digest_new() from rows already loaded (tests, benchmarks,
  * previews of data not in the store).  The rows are copied.
  */
 struct digest	*digest_new_rows(const struct config *, const struct newsletter_conf *,
-		    const struct digest_article *rows, size_t nrows,
+		    const struct store_article *rows, size_t nrows,
 		    long number, time_t date, char **err);
 
 /*

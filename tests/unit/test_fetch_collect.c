@@ -16,7 +16,7 @@
 
 #include "collect.h"
 #include "config.h"
-#include "store.h"
+#include "store_sqlite.h"
 #include "util.h"
 #include "xmalloc.h"
 

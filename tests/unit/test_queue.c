@@ -21,7 +21,7 @@
 
 #include "queue.h"
 #include "smtp.h"
-#include "store.h"
+#include "store_sqlite.h"
 #include "store_queue.h"
 #include "xmalloc.h"
 
