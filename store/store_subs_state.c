@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_sqlite.h"
 #include "xmalloc.h"
 
 static enum store_rc

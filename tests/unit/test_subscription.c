@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "store.h"
+#include "store_sqlite.h"
 #include "store_subs.h"
 #include "subscription.h"
 #include "xmalloc.h"
