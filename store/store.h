@@ -39,25 +39,25 @@ enum store_rc {
  * frees; *busy is set when the failure was a lock (exit 3).  A database whose
  * schema is newer than this binary is refused.
  */
-struct store	*store_open(const char *path, char **err, bool *busy);
+struct store	*store_open(const char *path, char **err, bool *busy) STORE_WUR;
 /*
  * Opens an existing database read-only, as it is (no migration; never
  * creates one), for a summary that must not change anything.  NULL with
  * *err (caller frees) when it cannot.
  */
-struct store	*store_open_ro(const char *path, char **err);
+struct store	*store_open_ro(const char *path, char **err) STORE_WUR;
 /*
  * A second connection to the database st is open on (for a thread of its
  * own); as store_open otherwise.
  */
-struct store	*store_open_again(struct store *, char **err, bool *busy);
+struct store	*store_open_again(struct store *, char **err, bool *busy) STORE_WUR;
 void		 store_close(struct store *);
 const char	*store_errmsg(struct store *);
-int		 store_schema_version(void);
+int		 store_schema_version(void) STORE_WUR;
 
 /* Transactions: BEGIN IMMEDIATE so writers queue on the busy timeout. */
-enum store_rc	 store_begin(struct store *);
-enum store_rc	 store_commit(struct store *);
+enum store_rc	 store_begin(struct store *) STORE_WUR;
+enum store_rc	 store_commit(struct store *) STORE_WUR;
 void		 store_rollback(struct store *);
 
 #endif

@@ -30,7 +30,7 @@ struct source_row {
  */
 enum store_rc	 store_source_get(struct store *, const char *newsletter,
 		    const char *kind, const char *location,
-		    struct source_row *out);
+		    struct source_row *out) STORE_WUR;
 void		 source_row_clear(struct source_row *);
 
 /*
@@ -40,23 +40,23 @@ void		 source_row_clear(struct source_row *);
  */
 enum store_rc	 store_source_ok(struct store *, long long id, time_t now,
 		    const char *etag, const char *last_modified,
-		    const char *title);
+		    const char *title) STORE_WUR;
 /*
  * A full (200) response: its ETag and Last-Modified replace the stored ones,
  * NULL included, so validators a server no longer sends are not sent back
  * (a stale If-None-Match outranks If-Modified-Since and defeats the 304).
  */
 enum store_rc	 store_source_validators(struct store *, long long id,
-		    const char *etag, const char *last_modified);
+		    const char *etag, const char *last_modified) STORE_WUR;
 /*
  * A failed poll: stores error, sets last_fetch, adds one to failures and
  * returns the new count in *failures.  Everything else is kept.
  */
 enum store_rc	 store_source_fail(struct store *, long long id, time_t now,
-		    const char *error, long *failures);
+		    const char *error, long *failures) STORE_WUR;
 /* Where a permanent redirect pointed: fetched from there from now on. */
 enum store_rc	 store_source_moved(struct store *, long long id,
-		    const char *fetch_url);
+		    const char *fetch_url) STORE_WUR;
 
 /* A source's health as `status` shows it. */
 struct source_health {
@@ -72,12 +72,12 @@ struct source_health {
  */
 enum store_rc	 store_source_health(struct store *, const char *newsletter,
 		    const char *kind, const char *location,
-		    struct source_health *out, bool *found);
+		    struct source_health *out, bool *found) STORE_WUR;
 void		 source_health_clear(struct source_health *);
 
 /* True when (source, guid) is already stored (*found). */
 enum store_rc	 store_article_exists(struct store *, long long source_id,
-		    const char *guid, bool *found);
+		    const char *guid, bool *found) STORE_WUR;
 /* One article to store; the strings are the caller's, any may be NULL. */
 struct store_article_new {
 	const char	*guid;		/* required */
@@ -94,6 +94,6 @@ struct store_article_new {
  */
 enum store_rc	 store_article_add(struct store *, long long source_id,
 		    const struct store_article_new *a, time_t collected,
-		    bool *added);
+		    bool *added) STORE_WUR;
 
 #endif

@@ -29,21 +29,21 @@ void		 store_issue_clear(struct store_issue *);
 
 /* The newsletter's issue in state 'sending' (the oldest): 1, 0 none, -1. */
 int		 store_issue_unfinished(struct store *, const char *newsletter,
-		    struct store_issue *out);
+		    struct store_issue *out) STORE_WUR;
 /* The newsletter's latest issue (highest number): 1, 0 none, -1 error. */
 int		 store_issue_last(struct store *, const char *newsletter,
-		    struct store_issue *out);
+		    struct store_issue *out) STORE_WUR;
 /* Issue `number` of the newsletter: 1 found, 0 none, -1 error. */
 int		 store_issue_by_number(struct store *, const char *newsletter,
-		    long number, struct store_issue *out);
+		    long number, struct store_issue *out) STORE_WUR;
 /*
  * The number the newsletter's next issue gets: the highest so far + 1 (1
  * when none); -1 on error.  The one place this is decided.
  */
-long		 store_issue_next_number(struct store *, const char *newsletter);
+long		 store_issue_next_number(struct store *, const char *newsletter) STORE_WUR;
 /* The issue's article ids in position order (caller frees *ids); -1 error. */
 long		 store_issue_articles(struct store *, int64_t issue_id,
-		    int64_t **ids);
+		    int64_t **ids) STORE_WUR;
 
 /*
  * In one transaction: the issue (state 'sending'), its articles (position
@@ -55,7 +55,7 @@ long		 store_issue_articles(struct store *, int64_t issue_id,
 enum store_rc	 store_issue_create(struct store *, const char *newsletter,
 		    long number, const char *subject, time_t created,
 		    const int64_t *article_ids, size_t narticles,
-		    int64_t *issue_id, long *ndeliveries);
+		    int64_t *issue_id, long *ndeliveries) STORE_WUR;
 
 /* One due delivery with its subscriber (strings owned by the struct). */
 struct store_delivery {
@@ -78,7 +78,7 @@ void		 store_delivery_clear(struct store_delivery *);
  */
 long		 store_deliveries_due(struct store *, int64_t issue_id,
 		    time_t now, int64_t after_id, size_t max,
-		    struct store_delivery *out);
+		    struct store_delivery *out) STORE_WUR;
 
 /* One outcome to record; strings are the caller's. */
 struct store_outcome {
@@ -93,7 +93,7 @@ struct store_outcome {
 
 /* Writes all n outcomes in one transaction. */
 enum store_rc	 store_deliveries_update(struct store *,
-		    const struct store_outcome *, size_t n);
+		    const struct store_outcome *, size_t n) STORE_WUR;
 
 /*
  * Counts of the issue's deliveries by state (queued, sent, deferred,
@@ -105,9 +105,9 @@ struct store_queue_counts {
 	time_t		 next_due;
 };
 enum store_rc	 store_issue_counts(struct store *, int64_t issue_id,
-		    struct store_queue_counts *);
+		    struct store_queue_counts *) STORE_WUR;
 /* Marks the issue 'done' when no delivery is queued or deferred. */
 enum store_rc	 store_issue_finish_if_done(struct store *, int64_t issue_id,
-		    bool *done);
+		    bool *done) STORE_WUR;
 
 #endif

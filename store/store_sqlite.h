@@ -22,22 +22,22 @@ sqlite3		*store_db(struct store *);
  */
 sqlite3_stmt	*store_stmt(struct store *, const char *sql);
 /* Runs one or more statements without results; STORE_* code. */
-enum store_rc	 store_exec(struct store *, const char *sql);
+enum store_rc	 store_exec(struct store *, const char *sql) STORE_WUR;
 /* Maps an sqlite3 result code to STORE_OK / STORE_BUSY / STORE_ERR. */
-enum store_rc	 store_rc(int sqlite_rc);
+enum store_rc	 store_rc(int sqlite_rc) STORE_WUR;
 
 /*
  * Steps a bound statement and collects its first column (int64) into *ids
  * (caller frees; NULL when none).  Resets the statement.  Returns the count,
  * or -1 on error.
  */
-long		 store_collect_ids(sqlite3_stmt *, int64_t **ids);
+long		 store_collect_ids(sqlite3_stmt *, int64_t **ids) STORE_WUR;
 
 /* Column helper: text or NULL. */
 const char	*store_col_text(sqlite3_stmt *, int col);
 
 /* Steps a statement that returns no row, then resets it; STORE_* code. */
-enum store_rc	 store_step_done(sqlite3_stmt *);
+enum store_rc	 store_step_done(sqlite3_stmt *) STORE_WUR;
 /* Binds text (copied), or NULL when v is NULL. */
 void		 store_bind_text(sqlite3_stmt *, int i, const char *v);
 

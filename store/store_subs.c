@@ -36,10 +36,10 @@ store_subs_status_parse(const char *s, enum sub_status *out)
 static enum sub_status
 status_of(const char *s)
 {
-	enum sub_status st = SUB_ACTIVE;
+	enum sub_status st;
 
-	if (s)
-		store_subs_status_parse(s, &st);
+	if (s == NULL || store_subs_status_parse(s, &st) == -1)
+		st = SUB_ACTIVE;
 	return st;
 }
 

@@ -32,7 +32,7 @@ enum sub_status {
 /* "pending", "active", ... (static). */
 const char	*store_subs_status_name(enum sub_status);
 /* Case-insensitive; -1 when s names no status. */
-int		 store_subs_status_parse(const char *s, enum sub_status *out);
+int		 store_subs_status_parse(const char *s, enum sub_status *out) STORE_WUR;
 
 struct sub_info {
 	int64_t		 id;
@@ -45,14 +45,14 @@ void		 store_subs_info_free(struct sub_info *);	/* frees members */
 
 /* Looks email up (case-insensitively); *found false when absent. */
 enum store_rc	 store_subs_find(struct store *, const char *email,
-		    struct sub_info *out, bool *found);
+		    struct sub_info *out, bool *found) STORE_WUR;
 /*
  * The subscription of subscriber id to newsletter nl: *has false when there
  * is none; else its status and the time it was last changed (created,
  * confirmed or unsubscribed).
  */
 enum store_rc	 store_subs_status(struct store *, int64_t id, const char *nl,
-		    enum sub_status *status, time_t *since, bool *has);
+		    enum sub_status *status, time_t *since, bool *has) STORE_WUR;
 
 /*
  * Inserts a subscriber unless its key exists: *inserted tells which, and
@@ -61,7 +61,7 @@ enum store_rc	 store_subs_status(struct store *, int64_t id, const char *nl,
  */
 enum store_rc	 store_subs_insert(struct store *, const char *email,
 		    const char *key, const char *name, const char *attrs,
-		    time_t created, int64_t *id, bool *inserted);
+		    time_t created, int64_t *id, bool *inserted) STORE_WUR;
 /*
  * Bulk import helpers (sub_import).  store_subs_insert_at() is
  * store_subs_insert() with the id chosen by the caller (it must be unused);
@@ -72,11 +72,11 @@ enum store_rc	 store_subs_insert(struct store *, const char *email,
  */
 enum store_rc	 store_subs_insert_at(struct store *, int64_t id,
 		    const char *email, const char *key, const char *name,
-		    const char *attrs, time_t created, bool *inserted);
-enum store_rc	 store_subs_max_id(struct store *, int64_t *max);
+		    const char *attrs, time_t created, bool *inserted) STORE_WUR;
+enum store_rc	 store_subs_max_id(struct store *, int64_t *max) STORE_WUR;
 enum store_rc	 store_subs_find_key(struct store *, const char *key,
 		    const char *nl, int64_t *id, bool *found, bool *has,
-		    enum sub_status *status);
+		    enum sub_status *status) STORE_WUR;
 /*
  * Set-based writes for a bulk import: one statement per table and batch
  * instead of one per row (SQLite's per-statement cost was most of an
@@ -109,14 +109,14 @@ struct sub_bulk {
  * inserted.
  */
 enum store_rc	 store_subs_bulk_insert(struct store *,
-		    const struct sub_bulk *b, long *added);
+		    const struct sub_bulk *b, long *added) STORE_WUR;
 /*
  * Calls cb(id, arg) for each subscriber id >= from, ascending: after
  * store_subs_bulk_insert() with ids above every earlier id, the rows it
  * inserted.
  */
 enum store_rc	 store_subs_ids_from(struct store *, int64_t from,
-		    void (*cb)(int64_t id, void *arg), void *arg);
+		    void (*cb)(int64_t id, void *arg), void *arg) STORE_WUR;
 /*
  * Adds the subscription to nl of each row of b (id, status, created, as
  * store_subs_subscribe() does) and its "subscribe" event at `at`, whose
@@ -124,46 +124,46 @@ enum store_rc	 store_subs_ids_from(struct store *, int64_t from,
  * active, " as <status>" (b->prefix NULL: none).  Two statements.
  */
 enum store_rc	 store_subs_bulk_subscribe(struct store *, const char *nl,
-		    const struct sub_bulk *b, time_t at);
+		    const struct sub_bulk *b, time_t at) STORE_WUR;
 /*
  * Sets this connection's page cache as SQLite's cache_size does (negative:
  * KiB, positive: pages); *old gets the previous setting, in the same form,
  * when not NULL.
  */
-enum store_rc	 store_subs_cache_size(struct store *, long size, long *old);
+enum store_rc	 store_subs_cache_size(struct store *, long size, long *old) STORE_WUR;
 /*
  * Sets this connection's WAL auto-checkpoint threshold in pages, as
  * PRAGMA wal_autocheckpoint does (0: never); *old gets the previous one
  * when not NULL.
  */
 enum store_rc	 store_subs_wal_autocheckpoint(struct store *, long pages,
-		    long *old);
+		    long *old) STORE_WUR;
 /*
  * Turns this connection's foreign key checks on or off (outside a
  * transaction only: SQLite ignores the change inside one).  For a bulk
  * writer that only refers to rows it has just written or read in the same
  * transaction.
  */
-enum store_rc	 store_subs_foreign_keys(struct store *, bool on);
+enum store_rc	 store_subs_foreign_keys(struct store *, bool on) STORE_WUR;
 /* Adds subscription (id, nl) with a status; it must not exist yet. */
 enum store_rc	 store_subs_subscribe(struct store *, int64_t id,
-		    const char *nl, enum sub_status, time_t created);
+		    const char *nl, enum sub_status, time_t created) STORE_WUR;
 /*
  * Changes a subscription's status, stamping confirmed (active),
  * unsubscribed (unsubscribed, bounced) or pending_since (pending) with now;
  * resets the soft-bounce count when it becomes active.
  */
 enum store_rc	 store_subs_set_status(struct store *, int64_t id,
-		    const char *nl, enum sub_status, time_t now);
+		    const char *nl, enum sub_status, time_t now) STORE_WUR;
 /*
  * Updates the name (when name is not NULL) and merges attrs (a JSON object
  * text, when not NULL) into the attributes.
  */
 enum store_rc	 store_subs_update(struct store *, int64_t id,
-		    const char *name, const char *attrs);
+		    const char *name, const char *attrs) STORE_WUR;
 /* Appends an event; id 0 and nl NULL store NULL. */
 enum store_rc	 store_subs_event(struct store *, int64_t id, const char *nl,
-		    const char *kind, const char *detail, time_t at);
+		    const char *kind, const char *detail, time_t at) STORE_WUR;
 
 /* What a GDPR erasure removed. */
 struct sub_erased {
@@ -171,11 +171,11 @@ struct sub_erased {
 };
 /* Deletes the subscriber and (ON DELETE CASCADE) all its history. */
 enum store_rc	 store_subs_remove(struct store *, int64_t id,
-		    struct sub_erased *);
+		    struct sub_erased *) STORE_WUR;
 
 /* Subscriptions of nl by status. */
 enum store_rc	 store_subs_count(struct store *, const char *nl,
-		    long counts[SUB_NSTATUS]);
+		    long counts[SUB_NSTATUS]) STORE_WUR;
 
 /* One subscription row as list/export see it. */
 struct sub_row {
@@ -197,16 +197,16 @@ struct sub_row {
 enum store_rc	 store_subs_each(struct store *, const char *nl,
 		    const enum sub_status *filter,
 		    int (*cb)(const struct sub_row *, void *), void *arg,
-		    int *cbrc);
+		    int *cbrc) STORE_WUR;
 /*
  * The sorted union of attribute keys over the same rows; *keys is a new
  * array of new strings (caller frees each and the array).
  */
 enum store_rc	 store_subs_attr_keys(struct store *, const char *nl,
-		    const enum sub_status *filter, char ***keys, size_t *n);
+		    const enum sub_status *filter, char ***keys, size_t *n) STORE_WUR;
 /* Longest email and name (in characters) over the same rows. */
 enum store_rc	 store_subs_widths(struct store *, const char *nl,
-		    const enum sub_status *filter, int *email, int *name);
+		    const enum sub_status *filter, int *email, int *name) STORE_WUR;
 
 struct sub_subscription {
 	const char	*newsletter;
@@ -223,9 +223,9 @@ struct sub_event {
 /* Each subscription of subscriber id, by newsletter. */
 enum store_rc	 store_subs_each_subscription(struct store *, int64_t id,
 		    void (*cb)(const struct sub_subscription *, void *),
-		    void *arg);
+		    void *arg) STORE_WUR;
 /* Its latest `limit` events, oldest first. */
 enum store_rc	 store_subs_each_event(struct store *, int64_t id, int limit,
-		    void (*cb)(const struct sub_event *, void *), void *arg);
+		    void (*cb)(const struct sub_event *, void *), void *arg) STORE_WUR;
 
 #endif

@@ -27,19 +27,19 @@ struct sub_state {
 
 /* The subscription of subscriber id to nl; *has false when none. */
 enum store_rc	 store_subs_state(struct store *, int64_t id, const char *nl,
-		    struct sub_state *out, bool *has);
+		    struct sub_state *out, bool *has) STORE_WUR;
 /* Subscriber id (*found false when none); free with store_subs_info_free. */
 enum store_rc	 store_subs_get(struct store *, int64_t id,
-		    struct sub_info *out, bool *found);
+		    struct sub_info *out, bool *found) STORE_WUR;
 /* Sets a subscription's soft-bounce count and last counted delivery. */
 enum store_rc	 store_subs_set_soft(struct store *, int64_t id,
-		    const char *nl, long count, int64_t delivery);
+		    const char *nl, long count, int64_t delivery) STORE_WUR;
 /*
  * *yes when a delivery of an issue of nl to subscriber id, with an id
  * between after and before (both excluded), was sent.
  */
 enum store_rc	 store_subs_sent_between(struct store *, int64_t id,
-		    const char *nl, int64_t after, int64_t before, bool *yes);
+		    const char *nl, int64_t after, int64_t before, bool *yes) STORE_WUR;
 
 /* A pending subscription that waited too long. */
 struct sub_pending {
@@ -53,11 +53,11 @@ struct sub_pending {
  * length.
  */
 enum store_rc	 store_subs_pending_before(struct store *, const char *nl,
-		    time_t cutoff, struct sub_pending **rows, size_t *n);
+		    time_t cutoff, struct sub_pending **rows, size_t *n) STORE_WUR;
 /* Deletes subscription (id, nl). */
 enum store_rc	 store_subs_delete_subscription(struct store *, int64_t id,
-		    const char *nl);
+		    const char *nl) STORE_WUR;
 /* *orphan when subscriber id has no subscription and no delivery left. */
-enum store_rc	 store_subs_orphan(struct store *, int64_t id, bool *orphan);
+enum store_rc	 store_subs_orphan(struct store *, int64_t id, bool *orphan) STORE_WUR;
 
 #endif

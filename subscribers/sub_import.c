@@ -788,9 +788,18 @@ out:
 	store_rollback(st);		/* dry run, or an error: no-op if none */
 	notes_flush(&im);		/* bad rows read before an error */
 	if (cache_set) {
-		store_subs_foreign_keys(st, true);
-		store_subs_cache_size(st, old_cache, NULL);
-		store_subs_wal_autocheckpoint(st, old_ckpt, NULL);
+		/* the connection's own settings back; each is tried */
+		enum store_rc fk = store_subs_foreign_keys(st, true);
+		enum store_rc cs = store_subs_cache_size(st, old_cache, NULL);
+		enum store_rc ck = store_subs_wal_autocheckpoint(st, old_ckpt,
+		    NULL);
+
+		if (rc == STORE_OK && (fk != STORE_OK || cs != STORE_OK ||
+		    ck != STORE_OK)) {
+			rc = STORE_ERR;
+			*err = xasprintf("database: restoring the connection's "
+			    "settings after the import: %s", store_errmsg(st));
+		}
 	}
 	for (i = 0; i < im.ncols && im.attr_json; i++)
 		free(im.attr_json[i]);

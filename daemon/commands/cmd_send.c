@@ -433,6 +433,7 @@ send_pass(struct cli *cli, const struct newsletter_conf *nl,
 	struct smtp *sm = NULL;
 	struct buf line = BUF_INIT;
 	enum assemble_rc ar;
+	enum store_rc src;
 	long nd = 0, npending = 0;
 	char *err = NULL, due[64];
 	int rc = EXIT_FAIL, qrc, lockfd;
@@ -495,7 +496,13 @@ send_pass(struct cli *cli, const struct newsletter_conf *nl,
 		goto out;
 	snd.mc = message_ctx_new(cli->cfg, nl, d, key);
 	snd.date = time(NULL);
-	store_issue_counts(cli->store, is.id, &before);
+	if ((src = store_issue_counts(cli->store, is.id, &before)) !=
+	    STORE_OK) {
+		log_error("send: issue #%ld: reading its deliveries: %s",
+		    is.number, store_errmsg(cli->store));
+		rc = src == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
+		goto out;
+	}
 	memset(&prog, 0, sizeof(prog));
 	prog.tty = isatty(STDERR_FILENO);
 	prog.total = before.queued + before.deferred;
@@ -520,8 +527,14 @@ send_pass(struct cli *cli, const struct newsletter_conf *nl,
 		rc = qrc == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
 		goto out;
 	}
-	store_issue_finish_if_done(cli->store, is.id, &done);
-	store_issue_counts(cli->store, is.id, &after);
+	if ((src = store_issue_finish_if_done(cli->store, is.id, &done)) !=
+	    STORE_OK || (src = store_issue_counts(cli->store, is.id,
+	    &after)) != STORE_OK) {
+		log_error("send: issue #%ld: recording the end of the pass: %s",
+		    is.number, store_errmsg(cli->store));
+		rc = src == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
+		goto out;
+	}
 	buf_printf(&line, "%s: issue #%ld: %ld sent, %ld deferred, %ld failed",
 	    nl->id, is.number, qs.sent, qs.deferred, qs.failed);
 	if (qs.skipped)
