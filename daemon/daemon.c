@@ -1,37 +1,47 @@
 /*
- * herald daemon: the scheduler.
+ * herald daemon: the service loop.
  *
- * One loop, no threads.  Each turn it works out, per newsletter, what is
- * due: sources whose interval has passed are collected; when the schedule
- * fires an issue is assembled and sent; deferred deliveries whose time has
- * come are retried.  Then it sleeps until the next thing is due (at most a
- * minute), waking early on a signal.
+ * One thread runs the jobs (the table below): each turn every job does
+ * what is due and says when it wants to run next; then the loop sleeps in
+ * poll() until the earliest of those times, or until a signal.
  *
- * Signals only set flags (STYLE: Redis/OpenSMTPD).  SIGTERM/SIGINT: finish
- * the current step (the sender stops taking rows and commits what it has),
- * then exit.  SIGHUP: load and validate the config again and swap it in only
- * when it is valid; a bad config is logged and the old one kept.
+ * Signals only set flags and write a byte to a pipe (the self-pipe trick),
+ * so a signal that arrives at any moment, even between the last look at
+ * the flags and the poll(), wakes the loop at once.  SIGTERM/SIGINT: the
+ * sender stops taking rows and finishes those in flight, a collect stops
+ * its transfers, then the daemon exits (a second signal abandons what is
+ * in flight).  SIGHUP: the sender finishes its rows in flight (the current
+ * batch), then the config is loaded and validated again and swapped in
+ * only when valid; the interrupted send resumes on the next turn.
  *
- * Under systemd (Type=notify) READY=1, RELOADING=1 and STOPPING=1 go to
- * $NOTIFY_SOCKET.
+ * One daemon per database: daemon_lock.h, taken before --detach so that a
+ * refusal is seen on the terminal (exit 3).
+ *
+ * Under systemd (Type=notify, libsystemd's sd_notify): READY=1 once the
+ * lock is held, STATUS= with what the daemon is doing, RELOADING=1 and
+ * READY=1 around a reload, STOPPING=1, and WATCHDOG=1 at half of
+ * WatchdogSec= when it is set (during a send too).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
-#include <stddef.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
 #include "cli.h"
+#include "fetch.h"
 #include "daemon_jobs.h"
+#include "daemon_lock.h"
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -40,27 +50,136 @@
 
 static volatile sig_atomic_t want_stop;
 static volatile sig_atomic_t want_reload;
+/* what the sender and the fetcher look at: 1 on SIGTERM or SIGHUP (finish
+   what is in flight), 2 on a second SIGTERM (abandon it) */
+static volatile sig_atomic_t want_yield;
+static int sigpipe[2] = { -1, -1 };
 
 static void
 on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	int saved = errno;
+
+	if (sig == SIGHUP) {
 		want_reload = 1;
-	else if (want_stop < 2)
-		want_stop++;	/* a second signal abandons what is in flight */
+		if (want_yield == 0)
+			want_yield = 1;
+	} else {
+		if (want_stop < 2)
+			want_stop++;	/* a second signal abandons in flight */
+		want_yield = want_stop;
+	}
+	if (sigpipe[1] != -1)
+		(void)!write(sigpipe[1], "", 1);
+	errno = saved;
 }
 
-bool
-daemon_stopping(void)
+static bool
+interrupted(void)
 {
-	return want_stop != 0;
+	return want_stop != 0 || want_reload != 0;
 }
 
-volatile sig_atomic_t *
-daemon_stop_flag(void)
+/* ---- what the daemon is doing: the lock file and systemd ---- */
+
+static struct daemon_lock *lock;
+static uint64_t watchdog_usec;		/* 0: no watchdog */
+static struct timespec watchdog_last;
+
+static double
+since(const struct timespec *t)
 {
-	return &want_stop;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) +
+	    (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
+
+static void
+alive(void)
+{
+	if (watchdog_usec == 0 ||
+	    since(&watchdog_last) < (double)watchdog_usec / 2e6)
+		return;
+	sd_notify(0, "WATCHDOG=1");
+	clock_gettime(CLOCK_MONOTONIC, &watchdog_last);
+}
+
+static void __attribute__((format(printf, 1, 2)))
+doing(const char *fmt, ...)
+{
+	static char last[200];
+	char now[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(now, sizeof(now), fmt, ap);
+	va_end(ap);
+	if (strcmp(now, last) == 0)
+		return;
+	memcpy(last, now, sizeof(last));
+	daemon_lock_write(lock, now);
+	sd_notifyf(0, "STATUS=%s", now);
+}
+
+static const struct daemon_hooks hooks = { &want_yield, interrupted, doing,
+    alive };
+
+/* ---- the jobs ---- */
+
+struct daemon_ctx {
+	struct cli		*cli;
+	struct daemon_state	*nl;	/* the newsletters' schedules */
+};
+
+/*
+ * The daemon's jobs, run in this order each turn.  start() runs once the
+ * lock is held (a job that needs threads of its own, such as an HTTP
+ * endpoint, starts them here; -1 stops the daemon, exit 1); run() does
+ * what is due and returns when it wants to run next (0: no wish); reload()
+ * runs after a new config was swapped in; stop() before the daemon exits.
+ * Any of them may be NULL.  To add a job, add a row.
+ */
+struct daemon_job {
+	const char	*name;
+	int		(*start)(struct daemon_ctx *);
+	time_t		(*run)(struct daemon_ctx *, time_t now);
+	void		(*reload)(struct daemon_ctx *);
+	void		(*stop)(struct daemon_ctx *);
+};
+
+static int
+newsletters_start(struct daemon_ctx *dc)
+{
+	dc->nl = daemon_state_new(dc->cli->cfg, time(NULL));
+	return 0;
+}
+
+static time_t
+newsletters_run(struct daemon_ctx *dc, time_t now)
+{
+	return daemon_tick(dc->cli, dc->nl, &hooks, now);
+}
+
+static void
+newsletters_reload(struct daemon_ctx *dc)
+{
+	daemon_state_reset(dc->nl, dc->cli->cfg, time(NULL));
+}
+
+static void
+newsletters_stop(struct daemon_ctx *dc)
+{
+	daemon_state_free(dc->nl);
+	dc->nl = NULL;
+}
+
+static const struct daemon_job jobs[] = {
+	{ "newsletters", newsletters_start, newsletters_run,
+	    newsletters_reload, newsletters_stop },
+};
+#define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))
 
 static void
 usage(FILE *f)
@@ -77,39 +196,23 @@ usage(FILE *f)
 	    "  --pidfile FILE   write the process id to FILE (and refuse to start\n"
 	    "                   when another daemon holds it)\n"
 	    "\n"
-	    "Signals: SIGTERM/SIGINT stop after the current step, losing nothing;\n"
-	    "SIGHUP reloads the configuration (kept unchanged if the new one is\n"
-	    "invalid).  Under systemd use Type=notify (see docs/running.md).\n");
-}
-
-/* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. */
-static void
-notify(const char *msg)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sun;
-	socklen_t len;
-	int fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
-	    strlen(path) >= sizeof(sun.sun_path))
-		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if (sun.sun_path[0] == '@')
-		sun.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return;
-	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, len);
-	close(fd);
+	    "One daemon per database: the daemon locks DATABASE.lock (beside the\n"
+	    "database); a second one, with --detach or not, is refused here with\n"
+	    "the running one's pid, exit 3.  `herald status` shows whether a daemon\n"
+	    "runs, since when and what it is doing.\n"
+	    "\n"
+	    "Signals, acted on within a second whatever the daemon is doing:\n"
+	    "SIGTERM/SIGINT stop (the sender finishes the messages in flight,\n"
+	    "losing nothing; a second signal abandons them); SIGHUP reloads the\n"
+	    "configuration after the send's current batch (kept unchanged if the\n"
+	    "new one is invalid).  Under systemd use Type=notify: see herald(1)\n"
+	    "and the herald.service unit installed with herald.\n");
 }
 
 /*
- * Takes the pidfile: opens (creating) it, locks it (another daemon holding
- * it is an error) and writes our pid.  The fd stays open to keep the lock.
+ * Takes the pidfile: opens (creating) it and locks it (another daemon
+ * holding it is an error).  The fd stays open to keep the lock (a flock,
+ * which the forks of --detach inherit); pidfile_write() writes our pid.
  */
 static int
 pidfile_take(const char *path)
@@ -119,25 +222,33 @@ pidfile_take(const char *path)
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1) {
-		log_error("pidfile %s: %s", path, strerror(errno));
+		log_error("daemon: pidfile %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		n = (int)read(fd, pid, sizeof(pid) - 1);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
-		log_error("pidfile %s: another herald daemon is running (pid %s)",
-		    path, pid[0] ? pid : "?");
-		close(fd);
-		return -1;
-	}
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || write(fd, pid, (size_t)n) != n) {
-		log_error("pidfile %s: %s", path, strerror(errno));
+		log_error("daemon: pidfile %s: another herald daemon is running "
+		    "(pid %s)", path, pid[0] ? pid : "?");
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static int
+pidfile_write(int fd, const char *path)
+{
+	char pid[32];
+	int n;
+
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		log_error("daemon: pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -171,13 +282,15 @@ detach(void)
 
 /* Loads the config again; swaps it in only when valid. */
 static void
-reload(struct cli *cli, struct daemon_state *ds)
+reload(struct daemon_ctx *dc)
 {
+	struct cli *cli = dc->cli;
 	struct diags d = { 0 };
 	struct config *fresh;
 	size_t i;
 
-	notify("RELOADING=1");
+	sd_notify(0, "RELOADING=1");
+	doing("reloading %s", cli->cfg->path);
 	fresh = config_load(cli->cfg->path, &d);
 	for (i = 0; i < d.n; i++)
 		log_warn("reload: %s:%d:%d: %s", d.v[i].file, d.v[i].line,
@@ -193,10 +306,85 @@ reload(struct cli *cli, struct daemon_state *ds)
 	} else {
 		config_free(cli->cfg);
 		cli->cfg = fresh;
-		daemon_state_reset(ds, cli->cfg, time(NULL));
-		log_info("reload: configuration reloaded from %s", cli->cfg->path);
+		for (i = 0; i < NJOBS; i++)
+			if (jobs[i].reload)
+				jobs[i].reload(dc);
+		log_info("reload: configuration reloaded from %s",
+		    cli->cfg->path);
 	}
-	notify("READY=1");
+	sd_notify(0, "READY=1");
+}
+
+/* Takes the database's lock; a holder is reported here, on the terminal. */
+static int
+lock_take(struct cli *cli)
+{
+	enum daemon_lock_rc lr;
+	char *err = NULL;
+	long holder = 0;
+
+	lr = daemon_lock_take(cli->cfg->database, &lock, &holder, &err);
+	if (lr == DAEMON_LOCK_HELD) {
+		char *path = daemon_lock_path(cli->cfg->database);
+
+		if (holder > 0)
+			log_error("daemon: another herald daemon (pid %ld) is "
+			    "running on %s (it holds %s); one daemon per "
+			    "database", holder, cli->cfg->database, path);
+		else
+			log_error("daemon: another herald daemon is running on "
+			    "%s (it holds %s); one daemon per database",
+			    cli->cfg->database, path);
+		free(path);
+		return EXIT_TEMP;
+	}
+	if (lr == DAEMON_LOCK_ERR) {
+		log_error("daemon: %s", err);
+		free(err);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static void
+signals_setup(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("daemon: pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Sleeps until wake (a monotonic deadline in seconds) or a signal. */
+static void
+sleep_until(time_t wake)
+{
+	time_t now = time(NULL);
+	long ms;
+	struct pollfd pfd;
+	char drain[64];
+
+	if (wake <= now)
+		ms = 0;
+	else if (wake - now > DAEMON_MAX_SLEEP)
+		ms = DAEMON_MAX_SLEEP * 1000L;
+	else
+		ms = (long)(wake - now) * 1000L;
+	if (watchdog_usec && ms > (long)(watchdog_usec / 2000))
+		ms = (long)(watchdog_usec / 2000);
+	pfd.fd = sigpipe[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, (int)ms) > 0)
+		while (read(sigpipe[0], drain, sizeof(drain)) > 0)
+			;
 }
 
 int
@@ -208,10 +396,10 @@ cmd_daemon(struct cli *cli, int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_state *ds = NULL;
-	struct sigaction sa;
+	struct daemon_ctx dc = { cli, NULL };
 	const char *pidfile = NULL;
 	bool background = false;
+	size_t started = 0, i;
 	int c, rc, pidfd = -1;
 
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS, longopts, NULL)) != -1) {
@@ -236,50 +424,86 @@ cmd_daemon(struct cli *cli, int argc, char **argv)
 		    argv[optind]);
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
-	if (background && detach() == -1)
-		return EXIT_FAIL;
-	if (pidfile && (pidfd = pidfile_take(pidfile)) == -1)
-		return EXIT_FAIL;
+	/* before --detach: a refusal must reach the terminal, exit 3 */
+	if ((rc = lock_take(cli)) != EXIT_OK)
+		return rc;
+	if (pidfile && (pidfd = pidfile_take(pidfile)) == -1) {
+		rc = EXIT_TEMP;
+		goto out;
+	}
+	if (background && detach() == -1) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	daemon_lock_write(lock, "starting");	/* our pid after the forks */
+	if (pidfd != -1 && pidfile_write(pidfd, pidfile) == -1) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	signals_setup();
+	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
+		watchdog_usec = 0;
+	clock_gettime(CLOCK_MONOTONIC, &watchdog_last);
+	fetch_set_stop(&want_yield);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	ds = daemon_state_new(cli->cfg, time(NULL));
+	for (started = 0; started < NJOBS; started++) {
+		if (jobs[started].start && jobs[started].start(&dc) == -1) {
+			log_error("daemon: %s: cannot start", jobs[started].name);
+			rc = EXIT_FAIL;
+			goto stop;
+		}
+	}
 	log_info("daemon: started (pid %ld), %zu newsletter(s), database %s",
 	    (long)getpid(), cli->cfg->nnewsletters, cli->cfg->database);
-	notify("READY=1");
+	doing("started");
+	sd_notify(0, "READY=1");
 	while (!want_stop) {
-		time_t now = time(NULL), wake;
-		struct timespec ts;
+		time_t now = time(NULL), wake = now + DAEMON_MAX_SLEEP;
 
 		if (want_reload) {
 			want_reload = 0;
-			reload(cli, ds);
+			reload(&dc);
+			if (!want_stop)
+				want_yield = want_stop;	/* the sender may go on */
+			continue;	/* a second SIGHUP may have come */
 		}
-		wake = daemon_tick(cli, ds, now);
-		if (want_stop)
-			break;
-		now = time(NULL);
-		if (wake <= now)
+		for (i = 0; i < NJOBS && !interrupted(); i++) {
+			time_t w;
+
+			if (jobs[i].run == NULL)
+				continue;
+			w = jobs[i].run(&dc, now);
+			if (w > 0 && w < wake)
+				wake = w;
+		}
+		alive();
+		/* a signal that came during the turn is acted on now */
+		if (interrupted())
 			continue;
-		if (wake - now > DAEMON_MAX_SLEEP)
-			wake = now + DAEMON_MAX_SLEEP;
-		/* nanosleep returns early (EINTR) on a signal. */
-		ts.tv_sec = wake - now;
-		ts.tv_nsec = 0;
-		nanosleep(&ts, NULL);
+		if (wake > time(NULL)) {
+			char at[21];
+
+			time_rfc3339(wake, at);
+			doing("idle until %s", at);
+		}
+		sleep_until(wake);
+		alive();
 	}
-	notify("STOPPING=1");
+	sd_notify(0, "STOPPING=1");
+	doing("stopping");
 	log_info("daemon: stopping on signal");
-	daemon_state_free(ds);
+	rc = EXIT_OK;
+stop:
+	while (started-- > 0)
+		if (jobs[started].stop)
+			jobs[started].stop(&dc);
+	fetch_set_stop(NULL);
+out:
 	if (pidfd != -1) {
 		unlink(pidfile);
 		close(pidfd);
 	}
-	return EXIT_OK;
+	daemon_lock_release(lock);
+	lock = NULL;
+	return rc;
 }

@@ -361,11 +361,20 @@ xfer_free(struct xfer *x)
 	free(x);
 }
 
+static volatile sig_atomic_t *fetch_stop;
+
+void
+fetch_set_stop(volatile sig_atomic_t *stop)
+{
+	fetch_stop = stop;
+}
+
 void
 fetch_all(struct fetch_req *reqs, size_t n)
 {
+	struct xfer *live[FETCH_PARALLEL] = { 0 };
 	long connect_ms, total_ms;
-	size_t next = 0, active = 0;
+	size_t next = 0, active = 0, i;
 	CURLM *m;
 
 	if (n == 0)
@@ -380,12 +389,33 @@ fetch_all(struct fetch_req *reqs, size_t n)
 		CURLMsg *msg;
 		int running, left;
 
+		if (fetch_stop != NULL && *fetch_stop != 0) {
+			/* a signal: drop what is left, each as temporary */
+			for (; next < n; next++) {
+				reqs[next].error = xstrdup("interrupted");
+				reqs[next].temporary = true;
+			}
+			for (i = 0; i < FETCH_PARALLEL; i++) {
+				if (live[i] == NULL)
+					continue;
+				curl_multi_remove_handle(m, live[i]->h);
+				live[i]->r->error = xstrdup("interrupted");
+				live[i]->r->temporary = true;
+				xfer_free(live[i]);
+				live[i] = NULL;
+				active--;
+			}
+			break;
+		}
 		while (next < n && active < FETCH_PARALLEL) {
 			struct xfer *x = xfer_new(&reqs[next++], connect_ms,
 			    total_ms);
 
 			log_debug("fetch: GET %s", x->r->url);
 			curl_multi_add_handle(m, x->h);
+			for (i = 0; live[i] != NULL; i++)
+				;
+			live[i] = x;
 			active++;
 		}
 		if (active == 0)
@@ -404,6 +434,9 @@ fetch_all(struct fetch_req *reqs, size_t n)
 			log_debug("fetch: %s: %s (%.3f s)", x->r->url,
 			    x->r->error ? x->r->error : "ok", t);
 			curl_multi_remove_handle(m, x->h);
+			for (i = 0; i < FETCH_PARALLEL; i++)
+				if (live[i] == x)
+					live[i] = NULL;
 			xfer_free(x);
 			active--;
 		}

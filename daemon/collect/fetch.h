@@ -23,6 +23,7 @@
 #ifndef HERALD_FETCH_H
 #define HERALD_FETCH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -61,6 +62,14 @@ struct fetch_req {
  * fields set (ok, or error).  Initialises libcurl on first use.
  */
 void	fetch_all(struct fetch_req *reqs, size_t n);
+/*
+ * A flag fetch_all() looks at while it waits (at least once a second): when
+ * *stop is nonzero, transfers not finished are dropped, each with the
+ * temporary error "interrupted", and fetch_all() returns.  The daemon points
+ * it at its signal flag so that SIGTERM during a collect stops promptly.
+ * NULL (the default) turns it off.
+ */
+void	fetch_set_stop(volatile sig_atomic_t *stop);
 /* Frees a request's out fields and resets them (the in fields stay). */
 void	fetch_req_clear(struct fetch_req *);
 /* "Not Found" for 404 and the other common codes; "" when unknown. */

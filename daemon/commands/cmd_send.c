@@ -273,6 +273,9 @@ build_one(void *arg, const struct store_delivery *d, struct queue_msg *m,
 }
 
 struct progress {
+	bool	 draw;		/* --progress */
+	void	(*tick)(long, long, void *);
+	void	*tick_arg;
 	bool	 tty;
 	long	 total;
 	double	 start;
@@ -300,6 +303,10 @@ show_progress(const struct queue_stats *st, void *arg)
 	char bar[31];
 	int i, fill;
 
+	if (p->tick)
+		p->tick(done, p->total, p->tick_arg);
+	if (!p->draw)
+		return;
 	if (p->tty ? t - p->last < 0.1 : t - p->last < 3.0)
 		return;
 	p->last = t;
@@ -467,6 +474,13 @@ send_pass(struct cli *cli, const struct newsletter_conf *nl,
 		    npending == 1 ? "" : "s", nl->min_articles);
 		rc = EXIT_OK;
 		goto out;
+	case ASSEMBLE_NO_READERS:
+		say(po->report, "%s: no issue: no active subscriber (%ld new "
+		    "article%s wait for the first; add one with `herald "
+		    "subscribers add`)", nl->id, npending,
+		    npending == 1 ? "" : "s");
+		rc = EXIT_OK;
+		goto out;
 	case ASSEMBLE_ERR:
 	case ASSEMBLE_BUSY:
 		log_error("send: %s", err);
@@ -516,7 +530,10 @@ send_pass(struct cli *cli, const struct newsletter_conf *nl,
 	qo.build = build_one;
 	qo.build_arg = &snd;
 	qo.stop = po->stop;
-	if (po->progress) {
+	prog.draw = po->progress;
+	prog.tick = po->tick;
+	prog.tick_arg = po->tick_arg;
+	if (po->progress || po->tick) {
 		qo.progress = show_progress;
 		qo.progress_arg = &prog;
 	}

@@ -10,6 +10,9 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "daemon_lock.h"
+#include "render.h"
+#include "store_subs.h"
 #include "log.h"
 #include "store_articles.h"
 #include "store_queue.h"
@@ -25,7 +28,11 @@ usage(FILE *f)
 	    "For each newsletter (or the one given with -n): the last issue and\n"
 	    "its delivery state, when the next issue is due, the delivery queue by\n"
 	    "state (queued, deferred, sent, failed), and every source's health:\n"
-	    "last fetch, last success, consecutive failures and the last error.\n");
+	    "last fetch, last success, consecutive failures and the last error.\n"
+	    "First, whether a herald daemon runs on this database: its pid, since\n"
+	    "when and what it is doing (read from DATABASE.lock).  When articles\n"
+	    "wait but no subscriber is active, it says so: no issue is assembled\n"
+	    "for nobody.\n");
 }
 
 static void
@@ -86,6 +93,37 @@ status_one(struct cli *cli, const struct newsletter_conf *nl, bool json,
 			buf_printf(out, "  next issue:  %s (schedule %s, %s)\n",
 			    ts, nl->schedule_text, nl->timezone);
 		}
+	}
+
+	/* Articles that wait for a reader. */
+	{
+		long subs[SUB_NSTATUS] = { 0 }, npend;
+		int64_t *ids = NULL;
+		enum store_rc src;
+
+		npend = store_pending_articles(cli->store, nl->id,
+		    nl->max_articles, &ids);
+		free(ids);
+		if (npend < 0) {
+			log_error("status: %s", store_errmsg(cli->store));
+			return EXIT_FAIL;
+		}
+		if ((src = store_subs_count(cli->store, nl->id, subs)) !=
+		    STORE_OK) {
+			log_error("status: %s", store_errmsg(cli->store));
+			return src == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
+		}
+		if (json) {
+			buf_printf(out, ",\"active_subscribers\":%ld,"
+			    "\"waiting\":", subs[SUB_ACTIVE]);
+			json_str(out, npend > 0 && subs[SUB_ACTIVE] == 0 ?
+			    "no active subscriber" : NULL);
+		} else if (npend > 0 && subs[SUB_ACTIVE] == 0)
+			buf_printf(out, "  waiting:     %ld%s new article%s, but no "
+			    "active subscriber: no issue is assembled until "
+			    "someone subscribes\n", npend,
+			    npend >= nl->max_articles ? "+" : "",
+			    npend == 1 ? "" : "s");
 	}
 
 	/* The last issue. */
@@ -180,6 +218,33 @@ dberr:
 	return rc == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
 }
 
+/* The daemon: a text line, or a JSON member ",\"daemon\":{...}". */
+static void
+daemon_line(struct buf *out, const struct daemon_info *di, bool json)
+{
+	char ts[21];
+
+	if (json) {
+		if (!di->running) {
+			buf_adds(out, ",\"daemon\":{\"running\":false}");
+			return;
+		}
+		time_rfc3339(di->since, ts);
+		buf_printf(out, ",\"daemon\":{\"running\":true,\"pid\":%ld,"
+		    "\"since\":\"%s\",\"doing\":", di->pid, ts);
+		json_str(out, di->doing);
+		buf_addc(out, '}');
+		return;
+	}
+	if (!di->running) {
+		buf_adds(out, "daemon: not running\n\n");
+		return;
+	}
+	time_rfc3339(di->since, ts);
+	buf_printf(out, "daemon: running, pid %ld, since %s; %s\n\n", di->pid,
+	    ts, di->doing[0] ? di->doing : "starting");
+}
+
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
@@ -189,6 +254,8 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct buf out = BUF_INIT;
+	struct daemon_info di;
+	char *err = NULL;
 	bool json = false;
 	int c, rc;
 	size_t i;
@@ -216,8 +283,14 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		    argv[optind]);
 	if ((rc = cli_open(cli)) != EXIT_OK)
 		return rc;
+	if (daemon_lock_probe(cli->cfg->database, &di, &err) == -1) {
+		log_warn("status: %s", err);
+		free(err);
+	}
 	if (json)
 		buf_addc(&out, '[');
+	else
+		daemon_line(&out, &di, false);
 	for (i = 0; i < cli->cfg->nnewsletters; i++) {
 		const struct newsletter_conf *nl = &cli->cfg->newsletters[i];
 
@@ -229,6 +302,11 @@ cmd_status(struct cli *cli, int argc, char **argv)
 			buf_addc(&out, '\n');
 		if ((rc = status_one(cli, nl, json, &out)) != EXIT_OK)
 			goto out;
+		if (json) {
+			out.len--;	/* the newsletter's closing brace */
+			daemon_line(&out, &di, true);
+			buf_addc(&out, '}');
+		}
 	}
 	if (cli->newsletter && out.len <= 1) {
 		log_error("status: no newsletter '%s' in %s", cli->newsletter,

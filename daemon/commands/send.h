@@ -17,6 +17,10 @@ struct send_pass_opts {
 	bool			 progress;	/* live progress on stderr */
 	FILE			*report;	/* summary lines; NULL: log them */
 	volatile sig_atomic_t	*stop;		/* 1: finish in flight; 2: abandon */
+	/* called during the pass, at most 10 times/s (the daemon's status and
+	   watchdog); may be NULL */
+	void			(*tick)(long done, long total, void *arg);
+	void			*tick_arg;
 };
 
 /*

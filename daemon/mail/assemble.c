@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_subs.h"
 #include "xmalloc.h"
 
 enum assemble_rc
@@ -40,6 +41,21 @@ assemble_issue(struct store *st, const struct config *cfg,
 	if (dr.n == 0 || (long)dr.n < nl->min_articles) {
 		store_draft_clear(&dr);
 		return ASSEMBLE_NOTHING;
+	}
+	{
+		long counts[SUB_NSTATUS] = { 0 };
+
+		rc = store_subs_count(st, nl->id, counts);
+		if (rc != STORE_OK) {
+			*err = xasprintf("counting subscribers: %s",
+			    store_errmsg(st));
+			ret = rc == STORE_BUSY ? ASSEMBLE_BUSY : ASSEMBLE_ERR;
+			goto out;
+		}
+		if (counts[SUB_ACTIVE] == 0) {
+			ret = ASSEMBLE_NO_READERS;
+			goto out;
+		}
 	}
 	d = digest_new(cfg, nl, st, dr.ids, dr.n, dr.number, now, err);
 	if (d == NULL)

@@ -3,8 +3,8 @@
  *
  * assemble_issue() resumes the newsletter's unfinished issue (state
  * 'sending') when there is one; otherwise, when at least min_articles
- * articles are pending (at most max_articles, newest first), it renders the
- * subject once and creates, in one transaction, the issue (number = last +
+ * articles are pending (at most max_articles, newest first) and at least
+ * one subscriber is active, it renders the subject once and creates, in one transaction, the issue (number = last +
  * 1), its articles and one queued delivery per active subscriber.
  */
 #ifndef HERALD_ASSEMBLE_H
@@ -21,11 +21,17 @@ enum assemble_rc {
 	ASSEMBLE_NEW = 0,	/* a new issue was created */
 	ASSEMBLE_RESUMED,	/* the unfinished issue */
 	ASSEMBLE_NOTHING,	/* too few new articles: no issue */
+	ASSEMBLE_NO_READERS,	/* articles wait, but nobody is active:
+				   no issue (it would use them up) */
 	ASSEMBLE_ERR,		/* *err says why */
 	ASSEMBLE_BUSY,		/* database locked */
 };
 
 /*
+ * An issue for nobody would use the articles up (a fresh `init`, then
+ * `send`, then the first subscribers get nothing of them), so without an
+ * active subscriber the articles wait: ASSEMBLE_NO_READERS.
+ *
  * Fills *is (caller clears with store_issue_clear) for NEW and RESUMED;
  * *ndeliveries is the number of rows queued for a NEW issue.  *npending is
  * the number of pending articles found (for the "nothing new" message).
