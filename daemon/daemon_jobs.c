@@ -167,15 +167,11 @@ catch_up(struct cli *cli, struct nl_state *ns, const struct newsletter_conf *nl,
 {
 	struct store_issue is;
 	char at[64];
-	long last;
 	time_t slot;
 
 	ns->caught_up = true;
-	last = store_issue_last_number(cli->store, nl->id);
-	if (last <= 0)
-		return;
 	memset(&is, 0, sizeof(is));
-	if (store_issue_by_number(cli->store, nl->id, last, &is) != 1)
+	if (store_issue_last(cli->store, nl->id, &is) != 1)
 		return;
 	slot = schedule_next(&nl->schedule, nl->timezone, is.created);
 	if (slot != (time_t)-1 && slot <= now && (ns->next_issue == (time_t)-1 ||

@@ -16,6 +16,10 @@ apt-get install -y -qq --no-install-recommends \
 	libxml2-dev libcmark-dev libmicrohttpd-dev libcmocka-dev libgnutls28-dev \
 	python3 python3-aiosmtpd python3-feedparser postfix spamassassin \
 	tzdata ca-certificates curl time >/dev/null
+# The service pieces (issue 12): sd_notify, `systemd-analyze verify` of the
+# unit in the tests, `mandoc -T lint` of the man pages.
+apt-get install -y -qq --no-install-recommends \
+	libsystemd-dev systemd mandoc >/dev/null
 # postfix comes with a service we do not use; its tools (smtp-sink,
 # smtp-source) are what the benchmarks need.  Stop it if it started.
 if command -v postfix >/dev/null 2>&1; then

@@ -11,7 +11,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "daemon_lock.h"
-#include "render.h"
+#include "store_digest.h"
 #include "store_subs.h"
 #include "log.h"
 #include "store_articles.h"
