@@ -19,7 +19,7 @@ store_pending_articles(struct store *st, const char *newsletter, long max,
 	    " WHERE s.newsletter = ?1 AND NOT EXISTS ("
 	    "   SELECT 1 FROM issue_articles ia JOIN issues i ON i.id = ia.issue_id"
 	    "   WHERE ia.article_id = a.id AND i.newsletter = ?1)"
-	    " ORDER BY COALESCE(a.published, a.collected) DESC, a.id DESC"
+	    " ORDER BY COALESCE(a.published, a.updated, a.collected) DESC, a.id DESC"
 	    " LIMIT ?2");
 
 	*ids = NULL;
