@@ -1125,6 +1125,7 @@ struct parser {
 	const char		*doc_url;
 	enum feed_kind		 kind;
 	struct sanitize_ctx	*san;
+	struct feed		*f;		/* for warnings */
 };
 
 /* The base URL in effect at n: nested xml:base over the document URL. */
@@ -1291,6 +1292,8 @@ enum { P_AUTH_CORE, P_AUTH_DC, P_AUTH_ITUNES, P_AUTH_N };
 struct cand {
 	const xmlNode	*title[P_TITLE_N];
 	const xmlNode	*link[P_LINK_N];
+	char		*bad_link;	/* the first link refused for its scheme */
+	size_t		 bad_links;
 	const xmlNode	*id;
 	const xmlNode	*guid_link;	/* <guid> that may serve as link */
 	const xmlNode	*pub[P_PUB_N];
@@ -1318,6 +1321,28 @@ link_slot(const xmlNode *c)
 	return P_LINK_ALT;
 }
 
+/*
+ * Whether a link candidate names a scheme that no base can make http(s)
+ * (javascript:, data:, ...): then it is not a candidate, and the first one
+ * is kept for the warning.  Relative ones are checked once resolved.
+ */
+static bool
+link_refused(struct cand *cd, const xmlNode *c, const char *href)
+{
+	char *text = href != NULL ? NULL : text_of(c);
+	char *raw = url_resolve(NULL, href != NULL ? href : text);
+	bool bad = *raw != '\0' && !url_is_relative(raw) &&
+	    !url_is_web(raw, false);
+
+	free(text);
+	if (bad && cd->bad_links++ == 0) {
+		cd->bad_link = raw;
+		return true;
+	}
+	free(raw);
+	return bad;
+}
+
 static void
 collect(const xmlNode *parent, struct cand *cd, int depth)
 {
@@ -1333,13 +1358,12 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 			if (ascii_casecmp(l, "title") == 0)
 				SET_ONCE(cd->title[P_TITLE_CORE], c);
 			else if (ascii_casecmp(l, "link") == 0) {
-				if (attr(c, NS_CORE, "href") != NULL) {
-					int s = link_slot(c);
+				const char *href = attr(c, NS_CORE, "href");
+				int s = href != NULL ? link_slot(c) : P_LINK_TEXT;
 
-					if (s >= 0)
-						SET_ONCE(cd->link[s], c);
-				} else
-					SET_ONCE(cd->link[P_LINK_TEXT], c);
+				if (s >= 0 && cd->link[s] == NULL &&
+				    !link_refused(cd, c, href))
+					cd->link[s] = c;
 			} else if (ascii_casecmp(l, "guid") == 0 || ascii_casecmp(l, "id") == 0) {
 				SET_ONCE(cd->id, c);
 				if (ascii_casecmp(l, "guid") == 0) {
@@ -1430,39 +1454,72 @@ first_title(const struct parser *ps, const struct cand *cd)
 	return NULL;
 }
 
-/* The link: <link> text, Atom alternate (HTML first), else a permalink guid. */
-static char *
-first_link(const struct parser *ps, const struct cand *cd, bool guid_ok)
+static void
+warn_link(const struct parser *ps, const char *where, const char *url)
 {
-	for (int i = 0; i < P_LINK_N; i++) {
+	feed_warn(ps->f, "%s: link \"%.100s\" dropped: %s", where, url,
+	    url_is_relative(url) ? "relative, and no base URL to resolve it" :
+	    "not an http or https URL");
+}
+
+/*
+ * The link: <link> text, Atom alternate (HTML first), else a permalink
+ * guid; only an http(s) URL (after resolving) is one.  where names the
+ * entry or "feed" in warnings.
+ */
+static char *
+first_link(const struct parser *ps, struct cand *cd, bool guid_ok,
+    const char *where)
+{
+	char *r = NULL;
+
+	if (cd->bad_link != NULL) {
+		warn_link(ps, where, cd->bad_link);
+		free(cd->bad_link);
+		cd->bad_link = NULL;
+	}
+	for (int i = 0; i < P_LINK_N && r == NULL; i++) {
 		const xmlNode *n = cd->link[i];
-		char *raw, *r;
+		char *raw;
 
 		if (n == NULL)
 			continue;
-		if (i == P_LINK_TEXT)
-			raw = trimmed_text(n);
-		else
-			raw = xstrdup(attr(n, NS_CORE, "href"));
-		if (*raw == '\0') {
-			free(raw);
-			continue;
+		/* Not collapsed: url_resolve drops the tabs and line breaks
+		 * of a wrapped link (and a tab in "java&#9;script:"). */
+		if (i == P_LINK_TEXT) {
+			char *t = text_of(n);
+
+			raw = url_resolve(NULL, t);
+			free(t);
+		} else
+			raw = url_resolve(NULL, attr(n, NS_CORE, "href"));
+		if (*raw != '\0') {
+			r = resolve_at(ps, n, raw);
+			if (!url_is_web(r, false)) {
+				/* Relative without a base, or an xml:base
+				 * that is not a web address. */
+				warn_link(ps, where, r);
+				free(r);
+				r = NULL;
+			}
 		}
-		r = resolve_at(ps, n, raw);
 		free(raw);
-		return r;
 	}
-	if (guid_ok && cd->guid_link != NULL) {
-		char *raw = trimmed_text(cd->guid_link), *r = NULL;
+	if (r == NULL && guid_ok && cd->guid_link != NULL) {
+		char *raw = trimmed_text(cd->guid_link);
 
 		/* Only a guid that is a web address (feedparser takes any). */
 		if (ascii_ncasecmp(raw, "http://", 7) == 0 ||
-		    ascii_ncasecmp(raw, "https://", 8) == 0)
+		    ascii_ncasecmp(raw, "https://", 8) == 0) {
 			r = resolve_at(ps, cd->guid_link, raw);
+			if (!url_is_web(r, false)) {
+				free(r);
+				r = NULL;
+			}
+		}
 		free(raw);
-		return r;
 	}
-	return NULL;
+	return r;
 }
 
 static bool
@@ -1500,16 +1557,33 @@ content_hash(const char *title, const char *content)
 	return r;
 }
 
+/* Sanitised HTML of a summary/content slot, with dropped URLs reported. */
+static char *
+field_html(const struct parser *ps, const xmlNode *n, enum text_type dflt,
+    size_t index, const char *field)
+{
+	char *r = html_of(ps, n, dflt), *first, where[64];
+	bool image;
+	size_t dropped = sanitize_ctx_dropped(ps->san, &first, &image);
+
+	snprintf(where, sizeof(where), "entry %zu: %s", index + 1, field);
+	feed_warn_dropped(ps->f, where, dropped, first, image);
+	return r;
+}
+
 static void
-entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e)
+entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e,
+    size_t index)
 {
 	struct cand cd;
+	char where[32];
 
 	memset(&cd, 0, sizeof(cd));
 	collect(item, &cd, 0);
 
 	e->title = first_title(ps, &cd);
-	e->url = first_link(ps, &cd, true);
+	snprintf(where, sizeof(where), "entry %zu", index + 1);
+	e->url = first_link(ps, &cd, true, where);
 	if (cd.id != NULL) {
 		e->guid = trimmed_text(cd.id);
 		if (*e->guid == '\0') {
@@ -1530,15 +1604,15 @@ entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e)
 			e->author = person_of(cd.auth[i]);
 	for (int i = 0; i < P_CONT_N && e->content == NULL; i++)
 		if (cd.cont[i] != NULL)
-			e->content = html_of(ps, cd.cont[i],
+			e->content = field_html(ps, cd.cont[i],
 			    i == P_CONT_XHTML ? TT_XHTML :
 			    (i == P_CONT_CORE && ps->kind == FEED_ATOM) ? TT_TEXT :
-			    TT_HTML);
+			    TT_HTML, index, "content");
 	for (int i = 0; i < P_SUM_N && e->summary == NULL; i++)
 		if (cd.sum[i] != NULL)
-			e->summary = html_of(ps, cd.sum[i],
+			e->summary = field_html(ps, cd.sum[i],
 			    (i == P_SUM_CORE && ps->kind != FEED_ATOM) ||
-			    i == P_SUM_DC ? TT_HTML : TT_TEXT);
+			    i == P_SUM_DC ? TT_HTML : TT_TEXT, index, "summary");
 	/* feedparser gives an entry with only content that content as summary. */
 	if (e->summary == NULL && e->content != NULL)
 		e->summary = xstrdup(e->content);
@@ -1558,7 +1632,7 @@ feed_add_entry(struct feed *f, size_t *cap, const struct parser *ps,
 		f->entries = xrealloc(f->entries, *cap * sizeof(*f->entries));
 	}
 	memset(&f->entries[f->nentries], 0, sizeof(f->entries[0]));
-	entry_fill(ps, item, &f->entries[f->nentries]);
+	entry_fill(ps, item, &f->entries[f->nentries], f->nentries);
 	f->nentries++;
 }
 
@@ -1572,7 +1646,7 @@ feed_head(const struct parser *ps, const xmlNode *chan, struct feed *f)
 	memset(&cd, 0, sizeof(cd));
 	collect(chan, &cd, 0);
 	f->title = first_title(ps, &cd);
-	f->link = first_link(ps, &cd, false);
+	f->link = first_link(ps, &cd, false, "feed");
 }
 
 /* Items (RSS, RDF) or entries (Atom) under n, one level deep. */
@@ -1685,6 +1759,7 @@ feed_parse(const char *data, size_t len, const char *base_url,
 	ps.doc_url = base_url;
 	ps.san = sanitize_ctx_new();
 	f = xcalloc(1, sizeof(*f));
+	ps.f = f;
 	el_ns(root, &local);
 	if (ascii_casecmp(local, "rss") == 0 || ascii_casecmp(local, "channel") == 0) {
 		ps.kind = f->kind = FEED_RSS;
@@ -1747,6 +1822,9 @@ feed_free(struct feed *f)
 		free(e->text);
 	}
 	free(f->entries);
+	for (size_t i = 0; i < f->nwarnings; i++)
+		free(f->warnings[i]);
+	free(f->warnings);
 	free(f->title);
 	free(f->link);
 	free(f);

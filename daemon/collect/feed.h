@@ -44,9 +44,14 @@ struct feed {
 	char		*link;
 	struct entry	*entries;
 	size_t		 nentries;
+	/* What was read but left out (a link that is not http(s), ...), one
+	 * line each, for `herald inspect`; owned by the feed. */
+	char		**warnings;
+	size_t		 nwarnings;
 };
 
 #define FEED_MAX_SIZE	(16u << 20)	/* documents larger than this are refused */
+#define FEED_MAX_WARNINGS 100
 
 /*
  * Parses data (len bytes).  base_url is the document's own URL (for
@@ -57,6 +62,19 @@ struct feed {
 struct feed	*feed_parse(const char *data, size_t len, const char *base_url,
 		    const char *charset, char **err);
 void		 feed_free(struct feed *);
+/*
+ * Adds a warning to f (at most FEED_MAX_WARNINGS are kept, then one line
+ * says how many more).  Control characters in it are shown as '?'.
+ */
+void		 feed_warn(struct feed *f, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/*
+ * The warning for URLs the sanitiser dropped from one field (see
+ * sanitize_ctx_dropped); where is "entry 3: content" or the like.  Frees
+ * first.
+ */
+void		 feed_warn_dropped(struct feed *f, const char *where, size_t n,
+		    char *first, bool image);
 const char	*feed_kind_name(enum feed_kind);	/* "rss", "atom", "rdf", "folder" */
 /* Appends the `herald inspect --format json` object (DESIGN §3). */
 void		 feed_json(const struct feed *, struct buf *out);

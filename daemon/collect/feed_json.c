@@ -2,11 +2,15 @@
  * feed_json: what `herald inspect` prints for a parsed feed, as the JSON
  * object of DESIGN §3 or as a listing for people.
  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "feed.h"
 #include "util.h"
+#include "xmalloc.h"
 
 const char *
 feed_kind_name(enum feed_kind k)
@@ -126,4 +130,49 @@ feed_text(const struct feed *f, struct buf *b)
 			    body, n < strlen(body) ? "..." : "", strlen(body));
 		}
 	}
+}
+
+void
+feed_warn(struct feed *f, const char *fmt, ...)
+{
+	va_list ap;
+	char *w;
+
+	if (f->nwarnings > FEED_MAX_WARNINGS)
+		return;
+	if (f->nwarnings == FEED_MAX_WARNINGS) {
+		w = xstrdup("more warnings left out");
+	} else {
+		struct buf b = BUF_INIT;
+
+		va_start(ap, fmt);
+		buf_vprintf(&b, fmt, ap);
+		va_end(ap);
+		w = buf_take(&b);
+		for (char *p = w; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
+	f->warnings = xrealloc(f->warnings, (f->nwarnings + 1) *
+	    sizeof(*f->warnings));
+	f->warnings[f->nwarnings++] = w;
+}
+
+void
+feed_warn_dropped(struct feed *f, const char *where, size_t n, char *first,
+    bool image)
+{
+	char more[48] = "";
+
+	if (n == 0) {
+		free(first);
+		return;
+	}
+	if (n > 1)
+		snprintf(more, sizeof(more), " (and %zu more)", n - 1);
+	feed_warn(f, "%s: %s \"%.100s\" dropped: %s%s", where,
+	    image ? "image" : "link", first != NULL ? first : "",
+	    image ? "not an https URL" : "not an http, https or mailto URL",
+	    more);
+	free(first);
 }

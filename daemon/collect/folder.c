@@ -440,8 +440,13 @@ setext_line(const char *p, size_t n)
 }
 
 static int
-parse_md(struct entry *e, const char *s, size_t len, char **err)
+parse_md(struct feed *f, const char *s, size_t len, char **err)
 {
+	struct entry *e = &f->entries[0];
+	struct sanitize_ctx *sc;
+	char *first;
+	bool image;
+	size_t dropped;
 	const char *line, *body = s, *t;
 	size_t pos = 0, n, tn, bodylen = len, after;
 	char *html, *clean;
@@ -500,7 +505,11 @@ parse_md(struct entry *e, const char *s, size_t len, char **err)
 		}
 	}
 	html = cmark_markdown_to_html(body, bodylen, CMARK_OPT_DEFAULT);
-	clean = sanitize_html(html, strlen(html), e->url);
+	sc = sanitize_ctx_new();
+	clean = sanitize_html_in(sc, html, strlen(html), e->url);
+	dropped = sanitize_ctx_dropped(sc, &first, &image);
+	feed_warn_dropped(f, "content", dropped, first, image);
+	sanitize_ctx_free(sc);
 	free(html);
 	n = strlen(clean);
 	trim(clean, &n);
@@ -530,7 +539,7 @@ folder_parse(const char *name, const char *data, size_t len, time_t mtime,
 		return NULL;
 	f = feed_one(name);
 	if (has_suffix(name, ".md"))
-		rc = parse_md(&f->entries[0], text, n, err);
+		rc = parse_md(f, text, n, err);
 	else
 		rc = parse_txt(&f->entries[0], text, n, err);
 	free(text);

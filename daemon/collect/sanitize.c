@@ -176,60 +176,44 @@ put_escaped(struct buf *b, const char *s, bool attr)
 	}
 }
 
+struct sanitize_ctx {
+	htmlParserCtxtPtr	 html;
+	struct buf		 in;
+	struct buf		 vals;		/* fast path: attribute values */
+	bool			 no_fast;
+	size_t			 dropped;	/* URLs refused since the last report */
+	char			*dropped_first;
+	bool			 dropped_image;	/* dropped_first was an image's */
+};
+
 /*
- * The scheme of url, lowercased into out, ignoring whitespace and control
- * characters anywhere before the ':' (browsers ignore them too: "java\tscript:").
- * Returns false when url has no scheme (a relative reference).
+ * A new absolute URL for an <a href> (http, https or mailto) or an <img
+ * src> (https only), or NULL to drop it.  A URL that is not http(s) at
+ * all is counted in sc for the caller's report; an http image is not (it
+ * is a link, only not one an email client should load).
  */
-static bool
-url_scheme(const char *url, char *out, size_t outlen)
-{
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
-		if (*p <= 0x20 || *p == 0x7f)
-			continue;
-		if (*p == ':') {
-			out[n] = '\0';
-			return n > 0;
-		}
-		if (*p == '/' || *p == '?' || *p == '#')
-			return false;
-		if (n + 1 >= outlen) {
-			/* Too long for a scheme we allow: "unknown". */
-			out[0] = '\0';
-			return true;
-		}
-		out[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	}
-	return false;
-}
-
-/* New safe absolute (or, without a base, relative) URL, or NULL to drop it. */
 static char *
-safe_url(const char *value, const char *base, bool image)
+safe_url(struct sanitize_ctx *sc, const char *value, const char *base,
+    bool image)
 {
-	char scheme[16];
 	char *abs = url_resolve(base, value);
+	bool ok;
 
-	if (abs == NULL || *abs == '\0')
-		goto bad;
-	if (!url_scheme(abs, scheme, sizeof(scheme))) {
-		/* Relative and no base to make it absolute. */
-		if (image)
-			goto bad;
+	if (abs == NULL)
+		return NULL;
+	if (image)
+		ok = url_is_web(abs, false) && ascii_ncasecmp(abs, "https:", 6) == 0;
+	else
+		ok = url_is_web(abs, true);
+	if (ok)
 		return abs;
+	if (sc != NULL && !(image && url_is_web(abs, false))) {
+		if (sc->dropped++ == 0) {
+			sc->dropped_first = abs;
+			sc->dropped_image = image;
+			return NULL;
+		}
 	}
-	if (image) {
-		if (strcmp(scheme, "https") != 0)
-			goto bad;
-		return abs;
-	}
-	if (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0 ||
-	    strcmp(scheme, "mailto") == 0 || strcmp(scheme, "ftp") == 0 ||
-	    strcmp(scheme, "tel") == 0)
-		return abs;
-bad:
 	free(abs);
 	return NULL;
 }
@@ -307,8 +291,8 @@ src_get(const struct attr_src *as, const char *name)
  * only its text; an <img> without an https src is dropped).
  */
 static bool
-open_tag(struct buf *b, const struct element *el, const struct attr_src *n,
-    const char *base)
+open_tag(struct sanitize_ctx *sc, struct buf *b, const struct element *el,
+    const struct attr_src *n, const char *base)
 {
 	char *v, *url;
 
@@ -316,7 +300,7 @@ open_tag(struct buf *b, const struct element *el, const struct attr_src *n,
 	case AT_LINK:
 		if ((v = src_get(n, "href")) == NULL)
 			return false;
-		url = safe_url(v, base, false);
+		url = safe_url(sc, v, base, false);
 		free(v);
 		if (url == NULL)
 			return false;
@@ -331,7 +315,7 @@ open_tag(struct buf *b, const struct element *el, const struct attr_src *n,
 	case AT_IMG:
 		if ((v = src_get(n, "src")) == NULL)
 			return false;
-		url = safe_url(v, base, true);
+		url = safe_url(sc, v, base, true);
 		free(v);
 		if (url == NULL)
 			return false;
@@ -398,7 +382,8 @@ wrapper_of(htmlDocPtr doc)
  * written, its siblings (text after an unbalanced </div>) are.
  */
 static void
-walk(htmlDocPtr doc, const char *base, struct buf *out, bool text_only)
+walk(struct sanitize_ctx *sc, htmlDocPtr doc, const char *base,
+    struct buf *out, bool text_only)
 {
 	xmlNode *top = xmlDocGetRootElement(doc), *wrap = wrapper_of(doc), *n;
 
@@ -439,7 +424,7 @@ walk(htmlDocPtr doc, const char *base, struct buf *out, bool text_only)
 				} else {
 					struct attr_src as = { .node = n };
 
-					if (open_tag(out, el, &as, base) &&
+					if (open_tag(sc, out, el, &as, base) &&
 					    !(el->flags & EL_VOID))
 						n->_private = MARK_OPEN;
 				}
@@ -497,13 +482,6 @@ plain_text(const char *s, size_t len)
 	return utf8_valid(s, len);
 }
 
-struct sanitize_ctx {
-	htmlParserCtxtPtr	 html;
-	struct buf		 in;
-	struct buf		 vals;		/* fast path: attribute values */
-	bool			 no_fast;
-};
-
 struct sanitize_ctx *
 sanitize_ctx_new(void)
 {
@@ -521,6 +499,7 @@ sanitize_ctx_free(struct sanitize_ctx *sc)
 		return;
 	if (sc->html != NULL)
 		htmlFreeParserCtxt(sc->html);
+	free(sc->dropped_first);
 	buf_free(&sc->in);
 	buf_free(&sc->vals);
 	free(sc);
@@ -840,7 +819,7 @@ fast_sanitize(struct sanitize_ctx *sc, const char *s, size_t len,
 
 	(void)sc;
 	memset(&st[0], 0, sizeof(st[0]));
-	strcpy(st[0].name, "div");		/* the wrapper */
+	memcpy(st[0].name, "div", 4);		/* the wrapper */
 	st[0].kind = FK_FLOW;
 	if (!utf8_valid(s, len))
 		return false;
@@ -946,7 +925,7 @@ fast_sanitize(struct sanitize_ctx *sc, const char *s, size_t len,
 			/* "<pre>\n": the parser drops that newline. */
 			if (strcmp(name, "pre") == 0 && i < len && s[i] == '\n')
 				return false;
-			written = open_tag(out, el, &as, base);
+			written = open_tag(sc, out, el, &as, base);
 			if (k == FK_VOID_INLINE || k == FK_VOID_BLOCK)
 				continue;
 			if (depth + 1 >= FAST_MAX_DEPTH)
@@ -970,6 +949,23 @@ fast_sanitize(struct sanitize_ctx *sc, const char *s, size_t len,
 	return true;
 }
 
+/* The fast path; what it counted is forgotten when it gives up. */
+static bool
+fast_try(struct sanitize_ctx *sc, const char *s, size_t len, const char *base,
+    struct buf *out)
+{
+	size_t dropped = sc->dropped;
+
+	if (fast_sanitize(sc, s, len, base, out))
+		return true;
+	if (dropped == 0) {
+		free(sc->dropped_first);
+		sc->dropped_first = NULL;
+	}
+	sc->dropped = dropped;
+	return false;
+}
+
 char *
 sanitize_html_in(struct sanitize_ctx *sc, const char *html, size_t len,
     const char *base_url)
@@ -985,10 +981,10 @@ sanitize_html_in(struct sanitize_ctx *sc, const char *html, size_t len,
 
 		put_escaped(&out, t, false);
 		free(t);
-	} else if (fast_ok(sc) && fast_sanitize(sc, html, len, base_url, &out)) {
+	} else if (fast_ok(sc) && fast_try(sc, html, len, base_url, &out)) {
 		/* Written without a tree. */
 	} else if ((buf_reset(&out), doc = parse_fragment(sc, html, len)) != NULL) {
-		walk(doc, base_url, &out, false);
+		walk(sc, doc, base_url, &out, false);
 		xmlFreeDoc(doc);
 	}
 	/* Trim the whitespace the input had around its markup. */
@@ -1006,6 +1002,18 @@ sanitize_html_in(struct sanitize_ctx *sc, const char *html, size_t len,
 		s[n] = '\0';
 		return s;
 	}
+}
+
+size_t
+sanitize_ctx_dropped(struct sanitize_ctx *sc, char **first, bool *image)
+{
+	size_t n = sc->dropped;
+
+	*first = sc->dropped_first;
+	*image = sc->dropped_image;
+	sc->dropped_first = NULL;
+	sc->dropped = 0;
+	return n;
 }
 
 void
@@ -1075,7 +1083,7 @@ sanitize_text_in(struct sanitize_ctx *sc, const char *html, size_t len)
 		return r;
 	}
 	if ((doc = parse_fragment(sc, html, len)) != NULL) {
-		walk(doc, NULL, &out, true);
+		walk(sc, doc, NULL, &out, true);
 		xmlFreeDoc(doc);
 	}
 	raw = buf_take(&out);

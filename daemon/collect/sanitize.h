@@ -3,12 +3,14 @@
  *
  * Keeps links, paragraphs, lists, headings, emphasis, blockquote, pre/code,
  * tables and https images; drops script, style, iframe, form, event
- * attributes and javascript:/data: URLs.  Relative href/src are resolved
- * against base_url (may be NULL).
+ * attributes, and every link that is not http, https or mailto (an <a>
+ * keeps its text).  Relative href/src are resolved against base_url (may
+ * be NULL: then they are dropped too).
  */
 #ifndef HERALD_SANITIZE_H
 #define HERALD_SANITIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Returns new sanitised UTF-8 HTML (caller frees); never NULL. */
@@ -31,6 +33,14 @@ void			 sanitize_ctx_free(struct sanitize_ctx *);
 char	*sanitize_html_in(struct sanitize_ctx *, const char *html, size_t len,
 	    const char *base_url);
 char	*sanitize_text_in(struct sanitize_ctx *, const char *html, size_t len);
+
+/*
+ * Links and images dropped for their URL (a link that is not http, https
+ * or mailto, an image that is not http(s) at all) since the last call:
+ * returns how many, sets *first to the first such URL (caller frees; NULL
+ * when none) and *image to whether it was an image's.
+ */
+size_t	 sanitize_ctx_dropped(struct sanitize_ctx *, char **first, bool *image);
 
 /*
  * Plain, well-nested HTML is written in one pass without libxml2's parser

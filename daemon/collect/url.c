@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "url.h"
+#include "util.h"
 #include "xmalloc.h"
 
 struct uri {
@@ -217,4 +218,40 @@ url_resolve(const char *base, const char *ref)
 	free(cb);
 	free(cr);
 	return buf_take(&out);
+}
+
+bool
+url_is_relative(const char *url)
+{
+	struct uri u;
+
+	if (url == NULL)
+		return false;
+	uri_split(url, &u);
+	return !u.has_scheme;
+}
+
+bool
+url_is_web(const char *url, bool mailto)
+{
+	struct uri u;
+
+	if (url == NULL)
+		return false;
+	uri_split(url, &u);
+	if (!u.has_scheme)
+		return false;
+	if (mailto && u.scheme_len == 6 &&
+	    ascii_ncasecmp(u.scheme, "mailto", 6) == 0)
+		return !u.has_auth && u.path_len > 0;
+	if (!((u.scheme_len == 4 && ascii_ncasecmp(u.scheme, "http", 4) == 0) ||
+	    (u.scheme_len == 5 && ascii_ncasecmp(u.scheme, "https", 5) == 0)))
+		return false;
+	/* A host: "http://" and "https:///x" are not links. */
+	if (!u.has_auth || u.auth_len == 0)
+		return false;
+	for (size_t i = 0; i < u.auth_len; i++)
+		if ((unsigned char)u.auth[i] <= 0x20 || u.auth[i] == 0x7f)
+			return false;
+	return u.auth[u.auth_len - 1] != '@' && u.auth[0] != ':';
 }

@@ -271,6 +271,10 @@ cmd_inspect(struct cli *cli, int argc, char **argv)
 		    "give one URL or FILE" : "give only one URL or FILE");
 	if ((rc = inspect_target(argv[optind], &f)) != EXIT_OK)
 		return rc;
+	/* What was left out (links that are not http(s), ...): on stderr, so
+	 * the JSON on stdout keeps the shape of DESIGN §3. */
+	for (size_t i = 0; i < f->nwarnings; i++)
+		log_warn("inspect: %s", f->warnings[i]);
 	buf_init(&b, 0);
 	if (json) {
 		feed_json(f, &b);

@@ -118,6 +118,36 @@ def main():
         # A local feed file.
         p = run("--format", "json", os.path.join(root, "atom.xml"))
         check(p.returncode == 0 and json.loads(p.stdout)["kind"] == "atom", "local feed", p)
+        # Links that are not http(s) are dropped, and inspect says so on
+        # stderr; the JSON keeps the shape of DESIGN §3 (issue 9 item 5).
+        bad = os.path.join(root, "schemes.xml")
+        with open(bad, "w") as f:
+            f.write('<rss version="2.0"><channel><title>s</title>'
+                    '<item><title>a</title><link>javascript:alert(1)</link>'
+                    '<description>&lt;a href="data:text/html,x"&gt;d&lt;/a&gt;</description></item>'
+                    '</channel></rss>')
+        for fmt in ("json", "text"):
+            p = run("--format", fmt, bad)
+            check(p.returncode == 0 and
+                  'herald: warning: inspect: entry 1: link "javascript:alert(1)" dropped: '
+                  'not an http or https URL\n' in p.stderr and
+                  'herald: warning: inspect: entry 1: summary: link "data:text/html,x" dropped'
+                  in p.stderr and "javascript" not in p.stdout and "data:" not in p.stdout,
+                  "%s: dropped links reported" % fmt, p)
+            if fmt == "json" and p.returncode == 0:
+                d = json.loads(p.stdout)
+                check(sorted(d) == ["entries", "kind", "link", "title"] and
+                      d["entries"][0]["url"] is None and d["entries"][0]["summary"] == "d",
+                      "json unchanged in shape: %r" % d)
+        md = os.path.join(root, "links.md")
+        with open(md, "w") as f:
+            f.write("# Links\n\n[f](ftp://f.example/x) [ok](https://ok.example/)\n")
+        p = run("--format", "json", md)
+        check(p.returncode == 0 and 'warning: inspect: content: link "ftp://f.example/x" dropped' in p.stderr
+              and "ftp:" not in p.stdout and 'href=\\"https://ok.example/\\"' in p.stdout,
+              "folder article: dropped link reported", p)
+        p = run("-q", "--format", "json", bad)
+        check(p.returncode == 0 and p.stderr == "", "-q silences the warnings", p)
         # Not a feed: exit 1 with the parser's reason.
         p = run(srv.url("/page.html"))
         check(p.returncode == 1 and p.stderr.startswith("herald: inspect: ") and

@@ -516,6 +516,95 @@ test_entity_amplification(void **state)
 	free(doc);
 }
 
+/*
+ * Only http(s) links reach a template (issue 9 item 5): an entry or feed
+ * link with another scheme is dropped (the next candidate, such as a
+ * permalink guid, may serve) and the feed carries a warning saying so;
+ * links inside content are dropped by the sanitiser and reported too.
+ */
+static void
+test_link_schemes(void **state)
+{
+	static const char rss[] =
+	    "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel>"
+	    "<title>s</title><link>javascript:alert('feed')</link>\n"
+	    "<item><title>1</title><link>javascript:alert(1)</link></item>\n"
+	    "<item><title>2</title><link> JaVaScRiPt:alert(2)</link></item>\n"
+	    "<item><title>3</title><link>&#106;avascript:alert(3)</link></item>\n"
+	    "<item><title>4</title><link>java&#x09;script:alert(4)</link></item>\n"
+	    "<item><title>5</title><link>data:text/html;base64,PHNjcmlwdD4=</link></item>\n"
+	    "<item><title>6</title><link>vbscript:msgbox(6)</link></item>\n"
+	    "<item><title>7</title><link>https:javascript:alert(7)</link></item>\n"
+	    "<item><title>8</title><link>javascript:alert(8)</link>"
+	    "<guid>https://ok.example/8</guid></item>\n"
+	    "<item><title>9</title><link>https://ok.example/9</link>"
+	    "<description>&lt;a href=\"javascript:alert(9)\"&gt;x&lt;/a&gt; "
+	    "&lt;a href=\"https://ok.example/\"&gt;y&lt;/a&gt;</description></item>\n"
+	    "<item><title>10</title><link>ftp://f.example/10</link></item>\n"
+	    "<item><title>11</title><link>/relative/11</link></item>\n"
+	    "</channel></rss>\n";
+	static const char atom[] =
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>a</title>"
+	    "<link href=\"vbscript:x\"/>"
+	    "<entry><title>1</title><link href=\"javascript:alert(1)\"/>"
+	    "<link rel=\"alternate\" type=\"text/html\" href=\"data:text/html,x\"/>"
+	    "<id>urn:x:1</id></entry>"
+	    "<entry xml:base=\"javascript:alert(2)//\"><title>2</title>"
+	    "<link href=\"x\"/><id>urn:x:2</id></entry>"
+	    "<entry><title>3</title><link href=\"javascript:a\"/>"
+	    "<link href=\"https://ok.example/3\"/><id>urn:x:3</id></entry>"
+	    "</feed>";
+	char *err = NULL;
+	struct feed *f;
+
+	(void)state;
+	f = feed_parse(rss, sizeof(rss) - 1, NULL, NULL, &err);
+	assert_non_null(f);
+	assert_int_equal(f->nentries, 11);
+	assert_null(f->link);
+	for (size_t i = 0; i < 7; i++)
+		if (f->entries[i].url != NULL)
+			fail_msg("entry %zu: url %s kept", i + 1, f->entries[i].url);
+	assert_string_equal(f->entries[7].url, "https://ok.example/8");
+	assert_string_equal(f->entries[8].url, "https://ok.example/9");
+	assert_string_equal(f->entries[8].summary,
+	    "x <a href=\"https://ok.example/\">y</a>");
+	assert_null(f->entries[9].url);
+	assert_null(f->entries[10].url);	/* no base to resolve it */
+	assert_string_equal(f->warnings[0],
+	    "feed: link \"javascript:alert('feed')\" dropped: not an http or https URL");
+	assert_string_equal(f->warnings[1],
+	    "entry 1: link \"javascript:alert(1)\" dropped: not an http or https URL");
+	assert_string_equal(f->warnings[4],
+	    "entry 4: link \"javascript:alert(4)\" dropped: not an http or https URL");
+	assert_string_equal(f->warnings[9],
+	    "entry 9: summary: link \"javascript:alert(9)\" dropped: not an http, https or mailto URL");
+	assert_string_equal(f->warnings[11],
+	    "entry 11: link \"/relative/11\" dropped: relative, and no base URL to resolve it");
+	assert_int_equal(f->nwarnings, 12);
+	feed_free(f);
+
+	f = feed_parse(rss, sizeof(rss) - 1, "https://base.example/f.xml", NULL, &err);
+	assert_non_null(f);
+	assert_string_equal(f->entries[10].url, "https://base.example/relative/11");
+	feed_free(f);
+
+	f = feed_parse(atom, sizeof(atom) - 1, "https://base.example/", NULL, &err);
+	assert_non_null(f);
+	assert_null(f->link);
+	assert_int_equal(f->nentries, 3);
+	assert_null(f->entries[0].url);
+	assert_null(f->entries[1].url);
+	assert_string_equal(f->entries[2].url, "https://ok.example/3");
+	assert_int_equal(f->nwarnings, 4);
+	assert_non_null(strstr(f->warnings[3], "entry 3: link \"javascript:a\" dropped"));
+	feed_free(f);
+
+	f = parse("rss2.xml", NULL);
+	assert_int_equal(f->nwarnings, 0);
+	feed_free(f);
+}
+
 static void
 test_limits(void **state)
 {
@@ -585,6 +674,7 @@ main(void)
 		cmocka_unit_test(test_not_feeds),
 		cmocka_unit_test(test_billion_laughs),
 		cmocka_unit_test(test_entity_amplification),
+		cmocka_unit_test(test_link_schemes),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_json),
 	};

@@ -67,8 +67,9 @@ test_relative(void **state)
 	check("<a href=\"/about\">a</a>", "https://ex.org/blog/post", "<a href=\"https://ex.org/about\">a</a>");
 	check("<a href=\"../x\">a</a>", "https://ex.org/blog/post/", "<a href=\"https://ex.org/blog/x\">a</a>");
 	check("<img src=\"i.png\" alt=\"\">", "https://ex.org/blog/", "<img src=\"https://ex.org/blog/i.png\" alt=\"\">");
-	/* Without a base a relative link stays, a relative image goes. */
-	check("<a href=\"/about\">a</a>", NULL, "<a href=\"/about\">a</a>");
+	/* Without a base neither a relative link nor a relative image can
+	 * reach a reader: the link keeps its text, the image goes. */
+	check("<a href=\"/about\">a</a>", NULL, "a");
 	check("x<img src=\"i.png\">", NULL, "x");
 	/* An image resolved to http is not https: dropped. */
 	check("<img src=\"i.png\">", "http://ex.org/", "");
@@ -94,6 +95,15 @@ test_dangerous(void **state)
 	check("<a href=\"&#x6A;&#x61;vascript&#58;alert(1)\">js</a>", NULL, "js");
 	check("<a href=\"\x01javascript:alert(1)\">js</a>", NULL, "js");
 	check("<a href=\"vbscript:msgbox(1)\">vb</a>", NULL, "vb");
+	/* Only http, https and mailto links (issue 9 item 5). */
+	check("<a href=\"ftp://f.example/x\">f</a>", NULL, "f");
+	check("<a href=\"tel:+100\">t</a>", NULL, "t");
+	check("<a href=\"file:///etc/passwd\">p</a>", NULL, "p");
+	check("<a href=\"https:javascript:alert(1)\">h</a>", NULL, "h");
+	check("<a href=\"javascript:alert(1)\">js</a>", "https://base.example/", "js");
+	check("<a href=\"JAVASCRIPT:alert(1)\">js</a>", "https://base.example/", "js");
+	check("<a href=\"&#x20;&#x0A;javascript:alert(1)\">js</a>", "https://base.example/", "js");
+	check("<a href=\"data:text/html,x\">d</a>", "https://base.example/", "d");
 	check("<a href=\"data:text/html;base64,PHNjcmlwdD4=\">d</a>", NULL, "d");
 	check("<img src=\"data:image/png;base64,AAAA\">", NULL, "");
 	check("<img src=\"javascript:alert(1)\">", NULL, "");

@@ -76,12 +76,43 @@ test_feed_cases(void **state)
 	assert_null(url_resolve("https://ex.org/", NULL));
 }
 
+/* Only http(s) URLs with a host are links for a template (issue 9 item 5). */
+static void
+test_is_web(void **state)
+{
+	static const char *const web[] = {
+		"http://example.org", "https://example.org/a?b#c", "HTTPS://EX.ORG/",
+		"http://127.0.0.1:8080/x",
+	};
+	static const char *const not_web[] = {
+		"javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,x",
+		"vbscript:msgbox(1)", "https:javascript:alert(1)", "http:/x",
+		"http://", "https:///path", "ftp://example.org/", "file:///etc/passwd",
+		"mailto:a@example.org", "/relative", "relative", "", "java\x01script:x",
+		"https\x01://example.org/", "//example.org/",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(web) / sizeof(web[0]); i++)
+		if (!url_is_web(web[i], false))
+			fail_msg("%s refused", web[i]);
+	for (size_t i = 0; i < sizeof(not_web) / sizeof(not_web[0]); i++)
+		if (url_is_web(not_web[i], false))
+			fail_msg("%s accepted", not_web[i]);
+	assert_true(url_is_web("mailto:a@example.org", true));
+	assert_true(url_is_web("MAILTO:a@example.org?subject=x", true));
+	assert_false(url_is_web("mailto:", true));
+	assert_false(url_is_web("javascript:alert(1)", true));
+	assert_false(url_is_web(NULL, true));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3986_examples),
 		cmocka_unit_test(test_feed_cases),
+		cmocka_unit_test(test_is_web),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
