@@ -465,21 +465,38 @@ walk(struct sanitize_ctx *sc, htmlDocPtr doc, const char *base,
 }
 
 /*
- * Valid UTF-8 text without markup or references (and without NUL or
- * control bytes the parser would treat specially) comes out of the parser
- * unchanged.
+ * Whether s holds only characters libxml2's HTML parser keeps as they are:
+ * valid UTF-8, no control characters but tab and line feed (it drops the
+ * others, and CR is its own case), no U+FFFE / U+FFFF (not XML
+ * characters: dropped too).
  */
 static bool
-plain_text(const char *s, size_t len)
+chars_kept(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '<' || c == '&' || (c < 0x20 && c != '\n' && c != '\t' &&
-		    c != '\r'))
+		if (c < 0x20 && c != '\n' && c != '\t')
+			return false;
+		if (c == 0x7f)
+			return false;
+		if (c == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbf &&
+		    ((unsigned char)s[i + 2] == 0xbe || (unsigned char)s[i + 2] == 0xbf))
 			return false;
 	}
 	return utf8_valid(s, len);
+}
+
+/*
+ * Text without markup or references (and without characters the parser
+ * would drop or treat specially) comes out of the parser unchanged.
+ */
+static bool
+plain_text(const char *s, size_t len)
+{
+	if (memchr(s, '<', len) != NULL || memchr(s, '&', len) != NULL)
+		return false;
+	return chars_kept(s, len);
 }
 
 struct sanitize_ctx *
@@ -748,6 +765,14 @@ fast_attrs(const char *s, size_t len, size_t *ip, struct attr_src *as,
 			return true;
 		}
 		ns = i;
+		/*
+		 * A name starts with a letter: libxml2 reads one that starts
+		 * otherwise ("1", "-x") as a bogus attribute and skips to the
+		 * next blank or '>', even inside quotes (<b 1="<i>">k</b> is
+		 * <b> then the text "&gt;k).
+		 */
+		if (s[i] < 'a' || s[i] > 'z')
+			return false;
 		while (i < len && (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') ||
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
 		    s[i] == ':'))
@@ -821,7 +846,7 @@ fast_sanitize(struct sanitize_ctx *sc, const char *s, size_t len,
 	memset(&st[0], 0, sizeof(st[0]));
 	memcpy(st[0].name, "div", 4);		/* the wrapper */
 	st[0].kind = FK_FLOW;
-	if (!utf8_valid(s, len))
+	if (!chars_kept(s, len))
 		return false;
 	while (i < len) {
 		struct fast_frame *top = &st[depth];
@@ -975,7 +1000,7 @@ sanitize_html_in(struct sanitize_ctx *sc, const char *html, size_t len,
 
 	if (html == NULL || len == 0)
 		return xstrdup("");
-	if (plain_text(html, len)) {
+	if (fast_ok(sc) && plain_text(html, len)) {
 		/* Nothing to parse: what the walk would write, without the parse. */
 		char *t = xstrndup(html, len);
 
@@ -1075,7 +1100,7 @@ sanitize_text_in(struct sanitize_ctx *sc, const char *html, size_t len)
 
 	if (html == NULL || len == 0)
 		return xstrdup("");
-	if (plain_text(html, len)) {
+	if (fast_ok(sc) && plain_text(html, len)) {
 		char *t = xstrndup(html, len);
 
 		r = sanitize_collapse(t);
