@@ -422,7 +422,7 @@ cmd_daemon(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("daemon", "unexpected argument '%s'",
 		    argv[optind]);
-	if ((rc = cli_open(cli)) != EXIT_OK)
+	if ((rc = cli_create(cli)) != EXIT_OK)
 		return rc;
 	/* before --detach: a refusal must reach the terminal, exit 3 */
 	if ((rc = lock_take(cli)) != EXIT_OK)

@@ -1,8 +1,11 @@
 #include "store_sqlite.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "store_schema.h"
@@ -14,6 +17,10 @@
 
 struct store {
 	sqlite3		*db;
+	char		*path;		/* as SQLite resolved it; "" in memory */
+	dev_t		 dev;		/* the file opened, to notice a swap */
+	ino_t		 ino;
+	char		*msg;		/* store_set_error(); cleared per statement */
 	struct {
 		const char	*sql;
 		sqlite3_stmt	*stmt;
@@ -95,22 +102,42 @@ fail:
 	return -1;
 }
 
-struct store *
-store_open(const char *path, char **err, bool *busy)
+static struct store *
+open_db(const char *path, bool create, char **err, bool *busy, bool *missing)
 {
 	struct store *st;
-	int rc;
+	struct stat sb;
+	const char *real;
+	int rc, flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
 	*err = NULL;
 	*busy = false;
+	if (missing)
+		*missing = false;
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	else if (stat(path, &sb) == -1) {
+		if (missing)
+			*missing = errno == ENOENT;
+		*err = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
 	st = xcalloc(1, sizeof(*st));
-	rc = sqlite3_open_v2(path, &st->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	    NULL);
+	rc = sqlite3_open_v2(path, &st->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		*err = xasprintf("%s: %s", path, st->db ?
 		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		goto fail;
+	}
+	real = sqlite3_db_filename(st->db, "main");
+	st->path = xstrdup(real ? real : "");
+	if (st->path[0] != '\0') {
+		if (stat(st->path, &sb) == -1) {
+			*err = xasprintf("%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		st->dev = sb.st_dev;
+		st->ino = sb.st_ino;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
@@ -135,8 +162,48 @@ store_open(const char *path, char **err, bool *busy)
 	return st;
 fail:
 	sqlite3_close(st->db);
+	free(st->path);
 	free(st);
 	return NULL;
+}
+
+struct store *
+store_open(const char *path, char **err, bool *busy)
+{
+	return open_db(path, true, err, busy, NULL);
+}
+
+struct store *
+store_open_existing(const char *path, char **err, bool *busy, bool *missing)
+{
+	return open_db(path, false, err, busy, missing);
+}
+
+int
+store_check(struct store *st, char **err)
+{
+	struct stat sb;
+	int moved = 0;
+
+	*err = NULL;
+	if (st->path == NULL || st->path[0] == '\0')
+		return 0;		/* in memory, or read-only summary */
+	if (stat(st->path, &sb) == -1) {
+		*err = xasprintf("%s: the database was removed while herald "
+		    "was running (%s); stopping so nothing is sent twice: "
+		    "restore it from a backup, or start herald again to "
+		    "begin with a new one", st->path, strerror(errno));
+		return -1;
+	}
+	if (sb.st_dev != st->dev || sb.st_ino != st->ino ||
+	    (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED,
+	    &moved) == SQLITE_OK && moved)) {
+		*err = xasprintf("%s: the database was replaced while herald "
+		    "was running; stopping so nothing is sent twice: start "
+		    "herald again to use the new file", st->path);
+		return -1;
+	}
+	return 0;
 }
 
 struct store *
@@ -180,14 +247,26 @@ store_open_ro(const char *path, char **err)
 struct store *
 store_open_again(struct store *st, char **err, bool *busy)
 {
-	const char *path = sqlite3_db_filename(st->db, "main");
+	struct store *again;
 
-	if (path == NULL || *path == '\0') {
+	*busy = false;
+	if (st->path == NULL || st->path[0] == '\0') {
 		*err = xstrdup("needs a database file, not an in-memory one");
-		*busy = false;
 		return NULL;
 	}
-	return store_open(path, err, busy);
+	if (store_check(st, err) == -1)
+		return NULL;
+	again = open_db(st->path, false, err, busy, NULL);
+	if (again == NULL)
+		return NULL;
+	if (again->dev != st->dev || again->ino != st->ino) {
+		*err = xasprintf("%s: the database was replaced while herald "
+		    "was running; stopping so nothing is sent twice: start "
+		    "herald again to use the new file", st->path);
+		store_close(again);
+		return NULL;
+	}
+	return again;
 }
 
 void
@@ -200,6 +279,8 @@ store_close(struct store *st)
 	for (i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
+	free(st->path);
+	free(st->msg);
 	free(st);
 }
 
@@ -212,7 +293,23 @@ store_db(struct store *st)
 const char *
 store_errmsg(struct store *st)
 {
-	return sqlite3_errmsg(st->db);
+	return st->msg ? st->msg : sqlite3_errmsg(st->db);
+}
+
+void
+store_set_error(struct store *st, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&m, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		fatal("out of memory");
+	free(st->msg);
+	st->msg = m;
 }
 
 sqlite3_stmt *
@@ -221,6 +318,8 @@ store_stmt(struct store *st, const char *sql)
 	sqlite3_stmt *s;
 	int i;
 
+	free(st->msg);
+	st->msg = NULL;
 	for (i = 0; i < st->ncache; i++) {
 		if (st->cache[i].sql == sql) {
 			s = st->cache[i].stmt;

@@ -37,7 +37,8 @@ enum store_rc {
  * Opens (creating if needed) the database at path and brings its schema up
  * to date.  On failure returns NULL and sets *err to a message the caller
  * frees; *busy is set when the failure was a lock (exit 3).  A database whose
- * schema is newer than this binary is refused.
+ * schema is newer than this binary is refused.  Only the commands that
+ * write (subscribers add/import, collect, send, the daemon) may create one.
  */
 struct store	*store_open(const char *path, char **err, bool *busy) STORE_WUR;
 /*
@@ -47,11 +48,26 @@ struct store	*store_open(const char *path, char **err, bool *busy) STORE_WUR;
  */
 struct store	*store_open_ro(const char *path, char **err) STORE_WUR;
 /*
- * A second connection to the database st is open on (for a thread of its
- * own); as store_open otherwise.
+ * As store_open, but a missing database is an error (never created): what
+ * the commands that only read use.  *missing is set when the file does not
+ * exist, so the caller can say how to make one.
+ */
+struct store	*store_open_existing(const char *path, char **err, bool *busy,
+		    bool *missing) STORE_WUR;
+/*
+ * A second connection to the very file st has open (for a thread of its
+ * own): never creates, and fails when the path no longer names that file.
  */
 struct store	*store_open_again(struct store *, char **err, bool *busy) STORE_WUR;
+/*
+ * 0 while the path st was opened with still names the file st has open;
+ * -1 with *err (caller frees) when it was removed, renamed or replaced
+ * under the running herald: writing on would go to a file nobody will
+ * read again (or to a new one that lacks the rows), so callers stop.
+ */
+int		 store_check(struct store *st, char **err) STORE_WUR;
 void		 store_close(struct store *);
+/* The last error: store_set_error()'s since the last statement, else SQLite's. */
 const char	*store_errmsg(struct store *);
 int		 store_schema_version(void) STORE_WUR;
 

@@ -248,6 +248,20 @@ store_deliveries_update(struct store *st, const struct store_outcome *o,
 		sqlite3_bind_text(s, 6, o[i].message_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 7, o[i].id);
 		rc = store_rc(sqlite3_step(s));
+		if (rc == STORE_OK && sqlite3_changes(store_db(st)) != 1) {
+			/*
+			 * The row is gone: this is not the database the
+			 * pass read it from (removed or replaced under us).
+			 * Recording nothing here would leave the message
+			 * due in the other file, to be sent again and again.
+			 */
+			sqlite3_reset(s);
+			store_rollback(st);
+			store_set_error(st, "delivery %lld is not in the "
+			    "database any more (was the file removed or "
+			    "replaced?)", (long long)o[i].id);
+			return STORE_ERR;
+		}
 		if (rc != STORE_OK) {
 			sqlite3_reset(s);
 			store_rollback(st);

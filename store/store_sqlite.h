@@ -33,6 +33,10 @@ enum store_rc	 store_rc(int sqlite_rc) STORE_WUR;
  */
 long		 store_collect_ids(sqlite3_stmt *, int64_t **ids) STORE_WUR;
 
+/* An error SQLite did not see (a row that did not change), for store_errmsg. */
+void		 store_set_error(struct store *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 /* Column helper: text or NULL. */
 const char	*store_col_text(sqlite3_stmt *, int col);
 

@@ -60,24 +60,46 @@ cli_load(struct cli *cli)
 	return EXIT_OK;
 }
 
-int
-cli_open(struct cli *cli)
+static int
+open_store(struct cli *cli, bool create)
 {
 	char *err = NULL;
-	bool busy = false;
+	bool busy = false, missing = false;
 	int rc;
 
 	if ((rc = cli_load(cli)) != EXIT_OK)
 		return rc;
 	if (cli->store)
 		return EXIT_OK;
-	cli->store = store_open(cli->cfg->database, &err, &busy);
+	if (create)
+		cli->store = store_open(cli->cfg->database, &err, &busy);
+	else
+		cli->store = store_open_existing(cli->cfg->database, &err,
+		    &busy, &missing);
 	if (cli->store == NULL) {
-		log_error("database: %s", err);
+		if (missing)
+			log_error("database: %s: no database yet (this command "
+			    "only reads and does not create one; the first "
+			    "`herald subscribers add` or `herald send` does)",
+			    cli->cfg->database);
+		else
+			log_error("database: %s", err);
 		free(err);
 		return busy ? EXIT_TEMP : EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+int
+cli_open(struct cli *cli)
+{
+	return open_store(cli, false);
+}
+
+int
+cli_create(struct cli *cli)
+{
+	return open_store(cli, true);
 }
 
 const struct newsletter_conf *

@@ -51,8 +51,13 @@ int	cli_load(struct cli *);
 /*
  * cli_load, then opens the database into cli->store.  Returns EXIT_OK, or
  * EXIT_USAGE (bad config), EXIT_TEMP (database locked), EXIT_FAIL.
+ * cli_open never creates the database (a missing one is an error that
+ * says how to make it): the commands that only read use it.  cli_create
+ * creates it when missing: the commands that write (subscribers add and
+ * import, collect, send, send-test, the daemon).
  */
 int	cli_open(struct cli *);
+int	cli_create(struct cli *);
 /*
  * The newsletter chosen with -n (or the only one).  Prints an error and
  * returns NULL when that does not name exactly one.

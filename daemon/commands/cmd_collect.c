@@ -58,7 +58,7 @@ cmd_collect(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(argv[0], "unexpected argument \"%s\"",
 		    argv[optind]);
-	if ((rc = cli_open(cli)) != EXIT_OK)
+	if ((rc = cli_create(cli)) != EXIT_OK)
 		return rc;
 	if (cli->newsletter) {
 		if ((nl = cli_newsletter(cli)) == NULL)

@@ -232,7 +232,8 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(argv[0], "unexpected argument \"%s\"",
 		    argv[optind]);
-	if ((rc = cli_open(cli)) != EXIT_OK)
+	/* collecting writes (and may make the database); --no-collect reads */
+	if ((rc = collect ? cli_create(cli) : cli_open(cli)) != EXIT_OK)
 		return rc;
 	if ((nl = cli_newsletter(cli)) == NULL)
 		return EXIT_USAGE;

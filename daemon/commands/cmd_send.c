@@ -157,7 +157,7 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(argv[0], "--to EMAIL is required");
 	if (!email_addr_valid(to, &why))
 		return cli_usage_error(argv[0], "--to %s: %s", to, why);
-	if ((rc = cli_open(cli)) != EXIT_OK)
+	if ((rc = cli_create(cli)) != EXIT_OK)
 		return rc;
 	if ((nl = cli_newsletter(cli)) == NULL)
 		return EXIT_USAGE;
@@ -451,6 +451,10 @@ send_pass(struct cli *cli, const struct newsletter_conf *nl,
 		*next_due = 0;
 	if ((lockfd = send_lock(cli->cfg, nl->id, &busy)) == -1)
 		return busy ? EXIT_TEMP : EXIT_FAIL;
+	if (store_check(cli->store, &err) == -1) {
+		log_error("send: %s", err);
+		goto out;
+	}
 	if (po->create)
 		ar = assemble_issue(cli->store, cli->cfg, nl, time(NULL), &is,
 		    &nd, &npending, &err);
@@ -638,7 +642,7 @@ cmd_send(struct cli *cli, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(argv[0], "unexpected argument: %s",
 		    argv[optind]);
-	if ((rc = cli_open(cli)) != EXIT_OK)
+	if ((rc = cli_create(cli)) != EXIT_OK)
 		return rc;
 	if ((nl = cli_newsletter(cli)) == NULL)
 		return EXIT_USAGE;

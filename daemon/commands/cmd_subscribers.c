@@ -390,7 +390,8 @@ cmd_add(struct cli *cli, int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if ((rc = open_nl(cli, &nl)) != EXIT_OK)
+	if ((rc = cli_create(cli)) != EXIT_OK ||
+	    (rc = open_nl(cli, &nl)) != EXIT_OK)
 		goto out;
 	if (ao.pending && (why = confirm_unavailable(cli->cfg)) != NULL) {
 		log_error("subscribers add: %s: --pending: %s; nothing recorded",
@@ -734,7 +735,8 @@ cmd_import(struct cli *cli, int argc, char **argv)
 		log_error("subscribers import: %s: %s", path, strerror(errno));
 		return EXIT_FAIL;
 	}
-	if ((rc = open_nl(cli, &nl)) != EXIT_OK)
+	if ((rc = cli_create(cli)) != EXIT_OK ||
+	    (rc = open_nl(cli, &nl)) != EXIT_OK)
 		goto out;
 	o.newsletter = nl->id;
 	o.name = strcmp(path, "-") == 0 ? "stdin" : path;

@@ -265,6 +265,7 @@ builder_main(void *arg)
 	int64_t after = 0;
 	bool last = false;
 	int dberr = 0;
+	char *err = NULL;
 
 	rows = xcalloc(QUEUE_CHUNK, sizeof(*rows));
 	for (;;) {
@@ -293,6 +294,14 @@ builder_main(void *arg)
 				break;
 			for (i = 0; i < nrows; i++)
 				store_delivery_clear(&rows[i]);
+			if (store_check(op->store, &err) == -1) {
+				/* removed or replaced: no row more */
+				log_error("database: %s", err);
+				free(err);
+				dberr = STORE_ERR;
+				nrows = 0;
+				break;
+			}
 			n = store_deliveries_due(op->store, op->issue_id,
 			    b->start, after, QUEUE_CHUNK, rows);
 			if (n < 0) {
@@ -358,7 +367,9 @@ builder_take(struct builder *b, unsigned idx, struct prep *mine, bool *eof)
 	bool got = false;
 
 	pthread_mutex_lock(&b->mu);
-	if (b->head != b->tail) {
+	if (b->eof && b->dberr != 0)
+		*eof = true;	/* the rows built stay due: nothing more goes */
+	else if (b->head != b->tail) {
 		struct prep *p = &b->ring[b->tail % QUEUE_LOOKAHEAD], t;
 
 		t = *p;
@@ -493,7 +504,12 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Opens the writer's connection and starts it; -1 (logged) on error. */
+/*
+ * Opens the writer's connection to the very file the pass reads (never by
+ * name with create: a database removed under a running herald must not
+ * get an empty twin that swallows the outcomes) and starts it; -1 or
+ * STORE_BUSY (logged) on error.
+ */
 static int
 writer_start(struct writer *w, const struct queue_opts *op, size_t limit,
     struct smtp *const *wake, size_t nwake)

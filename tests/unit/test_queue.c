@@ -345,6 +345,45 @@ each(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/*
+ * An outcome whose row is not in the database (the file was swapped) is an
+ * error, not a silent no-op that leaves the message due; a second
+ * connection refuses a path that no longer names the file (issue 9).
+ */
+static void
+test_outcome_row_must_change(void **state)
+{
+	struct store_outcome o = { 0 };
+	struct store *st, *again;
+	char path[600], moved[620], *err = NULL;
+	int64_t issue;
+	bool busy;
+
+	(void)state;
+	st = make_store(2, &issue);
+	o.id = 999999;
+	o.state = "sent";
+	o.attempts = 1;
+	o.reply = "250 ok";
+	assert_int_equal(store_deliveries_update(st, &o, 1), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(st), "not in the database"));
+	assert_int_equal(store_check(st, &err), 0);
+	again = store_open_again(st, &err, &busy);
+	assert_non_null(again);
+	store_close(again);
+	snprintf(path, sizeof(path), "%s/q.db", tmpdir);
+	snprintf(moved, sizeof(moved), "%s/q.db.moved", tmpdir);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(store_check(st, &err), -1);
+	assert_non_null(strstr(err, "removed"));
+	free(err);
+	assert_null(store_open_again(st, &err, &busy));
+	free(err);
+	assert_false(access(path, F_OK) == 0);	/* nothing made by name */
+	store_close(st);
+	unlink(moved);
+}
+
 int
 main(void)
 {
@@ -353,6 +392,7 @@ main(void)
 		cmocka_unit_test_setup(test_faults_then_resume, each),
 		cmocka_unit_test_setup(test_unsubscribed_skipped, each),
 		cmocka_unit_test_setup(test_unreachable, each),
+		cmocka_unit_test_setup(test_outcome_row_must_change, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
