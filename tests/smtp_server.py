@@ -8,6 +8,7 @@ The protocol is a small SMTP server written on asyncio streams: aiosmtpd
     smtp_server.py [--port N] [--maildir DIR] [--rules FILE.json]
                    [--tempfail-first RE]... [--reject RE]... [--drop-first RE]...
                    [--drop-prob P] [--delay-ms MS] [--seed N] [--auth USER:PASS]
+                   [--late RE=MS[:REPLY]]...
 
 Listens on 127.0.0.1 only (port 0 = a free one) and prints "READY <port>" once
 it accepts connections.  Each accepted message is written to DIR/new/ as one
@@ -24,6 +25,10 @@ drop_first (lists), drop_prob, delay_ms, seed):
                   reply, on the first attempt for that recipient
   drop_prob       any message's connection is dropped that way with probability P
   delay_ms        the final reply to DATA waits that long
+  late            "RE=MS[:REPLY]": on the first attempt for a matching
+                  recipient the final reply to DATA waits MS milliseconds and
+                  is REPLY (a code such as 554, or a whole line; default 250):
+                  a reply that comes after the client's timeout
 
 --log-only keeps just log.jsonl (for tests that count thousands of
 messages).  A dropped or refused message is not stored.  Stops cleanly on SIGTERM/SIGINT.
@@ -49,6 +54,11 @@ class Handler:
         self.drop_first = [re.compile(r) for r in rules.get("drop_first", [])]
         self.drop_prob = float(rules.get("drop_prob", 0.0))
         self.delay = float(rules.get("delay_ms", 0)) / 1000.0
+        self.late = []
+        for spec in rules.get("late", []):
+            pat, _, rest = spec.partition("=")
+            ms, _, reply = rest.partition(":")
+            self.late.append((re.compile(pat), float(ms) / 1000.0, reply))
         self.rng = random.Random(rules.get("seed", 1))
         self.seen = {}          # (rule kind, recipient) -> attempts
         self.n = 0
@@ -76,6 +86,12 @@ class Handler:
         """The final reply, or None when the connection was dropped."""
         if self.delay:
             await asyncio.sleep(self.delay)
+        for pat, secs, reply in self.late:
+            if any(pat.search(a) for a in rcpts) and self._first("late", rcpts[0]):
+                await asyncio.sleep(secs)
+                if reply and not reply.startswith("2"):
+                    return reply if " " in reply else reply + " 5.7.1 late refusal"
+                break
         drop = self.drop_prob > 0 and self.rng.random() < self.drop_prob
         for a in rcpts:
             if self._match(self.drop_first, a) and self._first("drop", a):
@@ -239,6 +255,7 @@ def main():
     p.add_argument("--drop-prob", type=float)
     p.add_argument("--delay-ms", type=float)
     p.add_argument("--seed", type=int)
+    p.add_argument("--late", action="append", default=[])
     p.add_argument("--auth", help="USER:PASS required (AUTH PLAIN/LOGIN, no TLS)")
     args = p.parse_args()
 
@@ -246,7 +263,7 @@ def main():
     if args.rules:
         with open(args.rules) as f:
             rules = json.load(f)
-    for k in ("tempfail_first", "reject", "drop_first"):
+    for k in ("tempfail_first", "reject", "drop_first", "late"):
         rules[k] = list(rules.get(k, [])) + getattr(args, k)
     for k in ("drop_prob", "delay_ms", "seed"):
         if getattr(args, k) is not None:

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "xmalloc.h"
@@ -480,6 +481,25 @@ smtp_submit(struct smtp *sm, const char *from, const char *rcpt,
 	return 0;
 }
 
+/*
+ * After a timeout or any other error the connection's state is unknown (a
+ * late reply may still arrive), so it must never carry another message:
+ * libcurl 7.88 puts it back in its pool when the final reply to DATA timed
+ * out (smtp_done's wait does not mark it for closing), and the next message
+ * then read the late "554" as the reply to its MAIL FROM.  Shutting the
+ * socket down makes libcurl's liveness check, run before any reuse, find it
+ * dead and close it; the descriptor itself stays libcurl's to close.
+ */
+static void
+drop_connection(CURL *easy)
+{
+	curl_socket_t fd = CURL_SOCKET_BAD;
+
+	if (curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+	    fd != CURL_SOCKET_BAD)
+		shutdown(fd, SHUT_RDWR);
+}
+
 static size_t
 collect_done(struct smtp *sm, smtp_done_fn done, void *arg)
 {
@@ -521,6 +541,8 @@ collect_done(struct smtp *sm, smtp_done_fn done, void *arg)
 			    s->reply.text);
 			o.reply = why;
 		}
+		if (m->data.result != CURLE_OK)
+			drop_connection(m->easy_handle);
 		curl_multi_remove_handle(sm->multi, s->easy);
 		s->busy = false;
 		s->cookie = NULL;

@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""A reply that comes after smtp.timeout must not be taken for the next
+message's (issue 9, item 4).
+
+One connection, smtp.timeout 2 s; the server answers message 1's DATA after
+3.5 s, with 554 and then (another run) with 250.  Message 1 is deferred
+(timeout); message 2 must go over a new connection and get its own reply:
+before, the connection was reused and message 2 was failed with message 1's
+554 ("DATA failed: 250" with the late 250).
+"""
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ["HERALD_SOURCE_DIR"]
+sys.path.insert(0, os.path.join(SRC, "tests"))
+from smtp_server import TestServer  # noqa: E402
+
+HERALD = os.environ["HERALD_BIN"]
+SHARED = os.environ["HERALD_SHARED_DIR"]
+os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
+T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="late.")
+CFG = os.path.join(T, "herald.yml")
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        print("FAIL:", what)
+
+
+def herald(*args, timeout=60):
+    e = dict(os.environ)
+    e.pop("HERALD_CONFIG", None)
+    return subprocess.run([HERALD, "-c", CFG] + list(args), capture_output=True,
+                          text=True, env=e, timeout=timeout)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def case(late_reply):
+    d = os.path.join(T, late_reply)
+    os.makedirs(os.path.join(d, "articles"))
+    shutil.copy(os.path.join(SHARED, "examples", "article.txt"),
+                os.path.join(d, "articles", "article.txt"))
+    port = free_port()
+    cfg = os.path.join(d, "herald.yml")
+    with open(cfg, "w") as f:
+        f.write(f"""database: herald.db
+smtp:
+  url: smtp://127.0.0.1:{port}
+  starttls: off
+  connections: 1
+  rate: 0
+  timeout: 2
+secret_file: secret
+newsletters:
+  - id: daily
+    title: Daily
+    from: "Daily <news@example.org>"
+    bounce_address: bounces@example.org
+    schedule: "0 7 * * *"
+    sources:
+      - folder: articles
+""")
+    global CFG
+    CFG = cfg
+    for who in ("slow", "next", "third"):
+        p = herald("subscribers", "add", f"{who}@example.org")
+        check(p.returncode == 0, f"add {who}: {p.stderr}")
+    md = os.path.join(d, "maildir")
+    with TestServer(md, "--port", str(port), "--late",
+                    f"^slow@=3500:{late_reply}"):
+        p = herald("send")
+        log = TestServer(md).log()
+    db = sqlite3.connect(os.path.join(d, "herald.db"))
+    rows = dict(((e, (st, r)) for e, st, r in db.execute(
+        "SELECT s.email, d.state, d.last_reply FROM deliveries d"
+        " JOIN subscribers s ON s.id = d.subscriber_id")))
+    what = f"late {late_reply}: {rows} {p.stdout} {p.stderr}"
+    check(rows["slow@example.org"][0] == "deferred", f"message 1 deferred: {what}")
+    for who in ("next", "third"):
+        st, reply = rows[f"{who}@example.org"]
+        check(st == "sent", f"{who} sent with its own reply: {what}")
+        qid = [m["queue_id"] for m in log if m["to"] == [f"{who}@example.org"]]
+        check(len(qid) == 1 and reply.endswith(qid[0]),
+              f"{who}'s reply names its own queue id {qid}: {reply}")
+    check(p.returncode == 0, f"exit 0 (one deferred): {p.returncode} {p.stderr}")
+
+
+def main():
+    case("554")
+    case("250")
+    print(f"{'FAILED' if failures else 'passed'}: test_smtp_late_reply ({failures} failures)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    try:
+        rc = main()
+    finally:
+        shutil.rmtree(T, ignore_errors=True)
+    sys.exit(rc)
