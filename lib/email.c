@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <idn2.h>
+
 #include "util.h"
 #include "xmalloc.h"
 
@@ -412,4 +414,45 @@ email_key(const char *addr)
 
 	ascii_lower(k);
 	return k;
+}
+
+char *
+email_to_ascii(const char *addr, const char **why)
+{
+	const char *at = strrchr(addr, '@'), *p;
+	char *dom = NULL, *out;
+	int rc;
+
+	for (p = addr; *p != '\0' && !((unsigned char)*p & 0x80); p++)
+		;
+	if (*p == '\0')
+		return xstrdup(addr);		/* all ASCII already */
+	if (at == NULL) {
+		*why = "no @";
+		return NULL;
+	}
+	for (p = addr; p < at; p++)
+		if ((unsigned char)*p & 0x80) {
+			*why = "a non-ASCII local part needs SMTPUTF8, which "
+			    "herald does not use";
+			return NULL;
+		}
+	rc = idn2_to_ascii_8z(at + 1, &dom, IDN2_NONTRANSITIONAL |
+	    IDN2_NFC_INPUT);
+	if (rc != IDN2_OK && rc != IDN2_DISALLOWED) {
+		*why = "the domain has no IDNA form";
+		return NULL;
+	}
+	if (rc == IDN2_DISALLOWED) {
+		/* UTS #46 transitional mapping as the browsers' fallback */
+		rc = idn2_to_ascii_8z(at + 1, &dom, IDN2_TRANSITIONAL |
+		    IDN2_NFC_INPUT);
+		if (rc != IDN2_OK) {
+			*why = "the domain has no IDNA form";
+			return NULL;
+		}
+	}
+	out = xasprintf("%.*s@%s", (int)(at - addr), addr, dom);
+	idn2_free(dom);
+	return out;
 }

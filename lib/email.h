@@ -27,6 +27,17 @@ int	 email_mailbox_parse(const char *s, char **name, char **addr,
 	    const char **why);
 
 /*
+ * The address as it goes on the wire: the domain in its IDNA (punycode,
+ * RFC 5891, UTS #46 non-transitional) form when it has non-ASCII labels
+ * ("a@exämple.org" -> "a@xn--exmple-cua.org"); an ASCII address is
+ * returned as it is.  New string (caller frees), or NULL with *why
+ * (static) when the domain has no IDNA form or the local part is not
+ * ASCII (that needs SMTPUTF8, which herald does not use).  The Unicode
+ * form stays what herald stores and shows.
+ */
+char	*email_to_ascii(const char *addr, const char **why);
+
+/*
  * The comparison key for an address: the whole address lowercased (ASCII
  * only; UTF-8 bytes are kept).  Returns a new string (caller frees).
  */

@@ -13,7 +13,7 @@ fi
 apt-get install -y -qq --no-install-recommends \
 	build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libetpan-dev libcurl4-gnutls-dev libyaml-dev libsqlite3-dev sqlite3 \
-	libxml2-dev libcmark-dev libmicrohttpd-dev libcmocka-dev libgnutls28-dev \
+	libxml2-dev libcmark-dev libmicrohttpd-dev libcmocka-dev libgnutls28-dev libidn2-dev \
 	python3 python3-aiosmtpd python3-feedparser postfix spamassassin \
 	tzdata ca-certificates curl time >/dev/null
 # The service pieces (issue 12): sd_notify, `systemd-analyze verify` of the

@@ -168,7 +168,7 @@ build_eml(const struct config *cfg, const struct newsletter_conf *nl,
 	mr.email = r->email;
 	mr.name = r->name;
 	mr.attributes = r->attributes_json;
-	rc = message_build(mc, &mr, time(NULL), out, NULL, err);
+	rc = message_build(mc, &mr, time(NULL), out, NULL, err) == 0 ? 0 : -1;
 	message_ctx_free(mc);
 	token_key_free(key);
 	return rc;

@@ -201,7 +201,7 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 	mc = message_ctx_new(cli->cfg, nl, d, key);
 	memset(&r, 0, sizeof(r));
 	r.email = to;
-	if (message_build(mc, &r, time(NULL), &msg, NULL, &err) == -1) {
+	if (message_build(mc, &r, time(NULL), &msg, NULL, &err) != 0) {
 		log_error("send-test: building the message: %s", err);
 		goto out;
 	}
@@ -265,11 +265,39 @@ build_one(void *arg, const struct store_delivery *d, struct queue_msg *m,
 	r.email = d->email;
 	r.name = d->name;
 	r.attributes = d->attributes;
-	if (message_build(s->mc, &r, s->date, &m->data, &m->message_id,
-	    err) == -1)
-		return -1;
+	switch (message_build(s->mc, &r, s->date, &m->data, &m->message_id,
+	    err)) {
+	case 0:
+		break;
+	case MESSAGE_ERR_RCPT:
+		return QUEUE_BUILD_ROW;
+	default:
+		return QUEUE_BUILD_STOP;
+	}
 	m->env_from = message_env_from(s->mc, d->id);
 	return 0;
+}
+
+/*
+ * Builds the issue's message once for a sample recipient before any row is
+ * touched: what fails here (the configuration, the digest) would fail for
+ * every subscriber, and is no subscriber's fault.  0, or -1 with *err.
+ */
+static int
+probe_build(struct sender *s, char **err)
+{
+	struct message_rcpt r;
+	struct buf out = BUF_INIT;
+	char *mid = NULL;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.email = "sample.reader@example.org";
+	r.name = "Sample Reader";
+	rc = message_build(s->mc, &r, s->date, &out, &mid, err);
+	buf_free(&out);
+	free(mid);
+	return rc == 0 ? 0 : -1;
 }
 
 struct progress {
@@ -514,6 +542,15 @@ send_pass(struct cli *cli, const struct newsletter_conf *nl,
 		goto out;
 	snd.mc = message_ctx_new(cli->cfg, nl, d, key);
 	snd.date = time(NULL);
+	if (probe_build(&snd, &err) == -1) {
+		log_error("send: issue #%ld: cannot build its messages: %s; "
+		    "nothing was sent and the issue waits: fix the "
+		    "configuration (`herald config check`, `herald preview "
+		    "--format eml`) and run `herald send` again", is.number,
+		    err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if ((src = store_issue_counts(cli->store, is.id, &before)) !=
 	    STORE_OK) {
 		log_error("send: issue #%ld: reading its deliveries: %s",
@@ -546,6 +583,14 @@ send_pass(struct cli *cli, const struct newsletter_conf *nl,
 		fputc('\n', stderr);
 	if (qrc != 0) {
 		rc = qrc == STORE_BUSY ? EXIT_TEMP : EXIT_FAIL;
+		goto out;
+	}
+	if (qs.build_failed) {
+		log_error("send: issue #%ld: cannot build a message: %s; the "
+		    "pass stopped and the rows not sent wait: fix the "
+		    "configuration and run `herald send` again", is.number,
+		    qs.last_error);
+		rc = EXIT_FAIL;
 		goto out;
 	}
 	if ((src = store_issue_finish_if_done(cli->store, is.id, &done)) !=

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "email.h"
+#include "header.h"
 #include "mime.h"
 #include "xmalloc.h"
 
@@ -74,12 +76,21 @@ message_build(struct message_ctx *c, const struct message_rcpt *r,
 	struct mime_params p;
 	struct recipient rc;
 	char *tok = NULL, *unsub_https = NULL, *prefs = NULL, *mailto = NULL;
-	char *mid = NULL;
-	int ret = -1;
+	char *mid = NULL, *to = NULL;
+	const char *why = NULL;
+	int ret;
 
 	*err = NULL;
 	if (message_id)
 		*message_id = NULL;
+	/* the one thing here that is the subscriber's: the address */
+	if ((to = email_to_ascii(r->email, &why)) == NULL ||
+	    !header_addr_ok(to, &why)) {
+		*err = xasprintf("To address \"%s\": %s", r->email, why);
+		free(to);
+		return MESSAGE_ERR_RCPT;
+	}
+	ret = MESSAGE_ERR_ISSUE;
 	tok = c->key ? token_make(c->key, r->subscriber_id, c->nl->id,
 	    "unsubscribe") : xstrdup("sample");
 	mailto = xasprintf("mailto:%s?subject=unsubscribe%%20%s",
@@ -109,7 +120,7 @@ message_build(struct message_ctx *c, const struct message_rcpt *r,
 	p.from_name = c->nl->from_name;
 	p.from_addr = c->nl->from_addr;
 	p.to_name = r->name;
-	p.to_addr = r->email;
+	p.to_addr = to;
 	p.reply_to = c->nl->reply_to;
 	p.subject = digest_subject(c->digest);
 	p.date = date;
@@ -130,6 +141,7 @@ message_build(struct message_ctx *c, const struct message_rcpt *r,
 	}
 	ret = 0;
 out:
+	free(to);
 	free(tok);
 	free(unsub_https);
 	free(prefs);

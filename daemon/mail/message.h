@@ -45,9 +45,14 @@ void		 message_ctx_free(struct message_ctx *);
 
 /*
  * Appends the whole message for r, dated date, to out.  Sets *message_id
- * (new string, caller frees) when message_id is not NULL.  0, or -1 with
- * *err (caller frees).
+ * (new string, caller frees) when message_id is not NULL.  0, or with *err
+ * (caller frees) MESSAGE_ERR_RCPT when the recipient's address cannot be
+ * written (that subscriber's row fails), or MESSAGE_ERR_ISSUE when the
+ * message cannot be built for a reason that is not the subscriber's (the
+ * configuration, the digest): no row may be failed for that, the send stops.
  */
+#define MESSAGE_ERR_RCPT	(-1)
+#define MESSAGE_ERR_ISSUE	(-2)
 int		 message_build(struct message_ctx *, const struct message_rcpt *r,
 		    time_t date, struct buf *out, char **message_id, char **err);
 

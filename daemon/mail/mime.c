@@ -25,6 +25,7 @@
 #include <gnutls/gnutls.h>
 #include <libetpan/libetpan.h>
 
+#include "email.h"
 #include "header.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -487,21 +488,33 @@ check_params(const struct mime_params *p, char **err)
 	static const char *const mailto[] = { "mailto:", NULL };
 	static const char *const web[] = { "https://", "http://", NULL };
 	const char *why = NULL;
+	char *to = NULL;
 
 	if (!header_addr_ok(p->from_addr, &why)) {
 		*err = xasprintf("From address \"%s\": %s",
 		    p->from_addr ? p->from_addr : "", why);
 		return -1;
 	}
-	if (!header_addr_ok(p->to_addr, &why)) {
+	if (p->to_addr == NULL || (to = email_to_ascii(p->to_addr,
+	    &why)) == NULL || !header_addr_ok(to, &why)) {
 		*err = xasprintf("To address \"%s\": %s",
 		    p->to_addr ? p->to_addr : "", why);
+		free(to);
 		return -1;
 	}
-	if (p->reply_to && !header_addr_ok(p->reply_to, &why)) {
-		*err = xasprintf("Reply-To address \"%s\": %s", p->reply_to,
-		    why);
-		return -1;
+	free(to);
+	if (p->reply_to) {
+		char *name = NULL, *addr = NULL;
+		bool ok = email_mailbox_parse(p->reply_to, &name, &addr,
+		    &why) == 0 && header_addr_ok(addr, &why);
+
+		free(name);
+		free(addr);
+		if (!ok) {
+			*err = xasprintf("Reply-To address \"%s\": %s",
+			    p->reply_to, why);
+			return -1;
+		}
 	}
 	if (p->message_id && !msgid_ok(p->message_id)) {
 		*err = xasprintf("bad Message-ID \"%s\"", p->message_id);
@@ -535,10 +548,14 @@ make_fields(const struct mime_params *p, char **err)
 	struct tm tm;
 	time_t when = p->date ? p->date : time(NULL);
 	char *s, *subject, *msgid, *v;
+	const char *why;
 
 	f = etp(mailimf_fields_new_empty());
 	add_mailbox_field(f, "From", p->from_name, p->from_addr);
-	add_mailbox_field(f, "To", p->to_name, p->to_addr);
+	/* an IDN domain in its IDNA form, as on the envelope (checked) */
+	s = email_to_ascii(p->to_addr, &why);
+	add_mailbox_field(f, "To", p->to_name, s ? s : p->to_addr);
+	free(s);
 
 	s = header_clean(p->subject, SUBJECT_MAX_BYTES);
 	subject = header_text(s, SUBJECT_FIRST_WORD);
@@ -568,8 +585,15 @@ make_fields(const struct mime_params *p, char **err)
 	}
 	add_data(f, NULL, NULL, NULL, NULL, msgid, NULL);
 
-	if (p->reply_to)
-		add_mailbox_field(f, "Reply-To", NULL, p->reply_to);
+	if (p->reply_to) {
+		char *name = NULL, *addr = NULL;
+
+		/* checked by check_params: "Name <addr>" or addr */
+		if (email_mailbox_parse(p->reply_to, &name, &addr, &why) == 0)
+			add_mailbox_field(f, "Reply-To", name, addr);
+		free(name);
+		free(addr);
+	}
 
 	if (p->list_id) {
 		if (list_id_value(p->list_id, &v, err) == -1) {

@@ -18,7 +18,7 @@ struct mime_params {
 	const char	*from_addr;	/* addr-spec */
 	const char	*to_name;	/* may be NULL */
 	const char	*to_addr;
-	const char	*reply_to;	/* addr-spec or NULL */
+	const char	*reply_to;	/* addr-spec, "Name <addr-spec>", or NULL */
 	const char	*subject;	/* UTF-8 */
 	time_t		 date;
 	const char	*message_id;	/* "<...@domain>", see mime_message_id() */

@@ -325,10 +325,14 @@ builder_main(void *arg)
 		p->rc = 0;
 		if (p->d.active) {
 			p->rc = op->build(op->build_arg, &p->d, &p->m, &p->err);
-			if (p->rc == -1 && p->err == NULL)
+			if (p->rc != 0 && p->rc != QUEUE_BUILD_STOP)
+				p->rc = QUEUE_BUILD_ROW;
+			if (p->rc != 0 && p->err == NULL)
 				p->err = xstrdup("error");
 		}
 		builder_publish(b, false, 0);
+		if (p->rc == QUEUE_BUILD_STOP)
+			break;		/* no row more: the pass stops */
 	}
 	for (i = 0; i < nrows; i++)
 		store_delivery_clear(&rows[i]);
@@ -707,7 +711,19 @@ take_row(struct io *io, struct prep *p)
 		    "(unsubscribed before sending)"), 0, NULL);
 		return;
 	}
-	if (p->rc == -1) {
+	if (p->rc == QUEUE_BUILD_STOP) {
+		/* not this row's fault: it stays due, the pass stops */
+		pthread_mutex_lock(&r->mu);
+		if (!r->stats->build_failed) {
+			r->stats->build_failed = true;
+			snprintf(r->stats->last_error,
+			    sizeof(r->stats->last_error), "%s", p->err);
+		}
+		pthread_mutex_unlock(&r->mu);
+		wake_all(r);
+		return;
+	}
+	if (p->rc == QUEUE_BUILD_ROW) {
 		pthread_mutex_lock(&r->mu);
 		r->stats->failed++;
 		pthread_mutex_unlock(&r->mu);
@@ -764,7 +780,7 @@ io_loop(struct io *io)
 		bool unreachable;
 
 		pthread_mutex_lock(&r->mu);
-		unreachable = r->stats->unreachable;
+		unreachable = r->stats->unreachable || r->stats->build_failed;
 		io->inflight = smtp_inflight(io->smtp);
 		pthread_mutex_unlock(&r->mu);
 		if (first && op->stop != NULL && *op->stop != seen_stop) {

@@ -13,7 +13,8 @@
  *             60 s, or $HERALD_RETRY_BASE seconds); after max_attempts
  *             the row is failed instead
  *   failed    5xx for this message (reply kept), or a message that
- *             could not be built
+ *             could not be built for this row (its address); a message
+ *             that cannot be built for another reason stops the pass
  *   skipped   the subscription is no longer active (unsubscribed during
  *             the send): the row becomes failed with last_reply
  *             "skipped: ..." and is not counted as a failure
@@ -65,11 +66,17 @@ struct queue_msg {
 
 /*
  * Builds the message for one delivery into m (m->data is empty; env_from
- * and message_id are NULL and become the queue's).  0, or -1 with *err
- * (caller frees) to fail that row.  Runs on the queue's builder thread,
- * one call at a time: what it uses (build_arg) must not be touched by the
- * caller's thread during queue_run().
+ * and message_id are NULL and become the queue's).  0; QUEUE_BUILD_ROW
+ * with *err (caller frees) to fail that row (its address cannot be
+ * written); QUEUE_BUILD_STOP with *err when the message cannot be built for
+ * a reason that is not the row's (configuration, digest): the pass stops,
+ * no row is failed for it, the rows stay due (stats->build_failed).  Runs
+ * on the queue's builder thread, one call at a time: what it uses
+ * (build_arg) must not be touched by the caller's thread during
+ * queue_run().
  */
+#define QUEUE_BUILD_ROW		(-1)
+#define QUEUE_BUILD_STOP	(-2)
 typedef int (*queue_build_fn)(void *arg, const struct store_delivery *,
     struct queue_msg *m, char **err);
 
@@ -82,7 +89,9 @@ struct queue_stats {
 	long		 inflight;
 	bool		 unreachable;	/* the pass stopped: server unreachable */
 	bool		 stopped;	/* the pass stopped on a signal */
-	char		 last_error[SMTP_REPLY_MAX + 64]; /* why unreachable */
+	bool		 build_failed;	/* stopped: QUEUE_BUILD_STOP */
+	char		 last_error[SMTP_REPLY_MAX + 64]; /* why unreachable,
+					   or why no message could be built */
 };
 
 typedef void (*queue_progress_fn)(const struct queue_stats *, void *arg);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <sys/socket.h>
 
+#include "email.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -433,6 +434,15 @@ smtp_inflight(const struct smtp *sm)
 	return sm->inflight;
 }
 
+static bool
+is_ascii(const char *p)
+{
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p & 0x80)
+			return false;
+	return true;
+}
+
 int
 smtp_submit(struct smtp *sm, const char *from, const char *rcpt,
     struct buf *msg, void *cookie)
@@ -454,7 +464,16 @@ smtp_submit(struct smtp *sm, const char *from, const char *rcpt,
 	*msg = tmp;
 	s->off = 0;
 	curl_slist_free_all(s->rcpt);
-	s->rcpt = curl_slist_append(NULL, rcpt);
+	if (is_ascii(rcpt))
+		s->rcpt = curl_slist_append(NULL, rcpt);
+	else {
+		/* an IDN domain goes on the wire in its IDNA form */
+		const char *why;
+		char *a = email_to_ascii(rcpt, &why);
+
+		s->rcpt = curl_slist_append(NULL, a ? a : rcpt);
+		free(a);
+	}
 	if (s->rcpt == NULL)
 		fatal("out of memory");
 	smtp_reply_init(&s->reply);

@@ -249,13 +249,23 @@ class MimeTest(unittest.TestCase):
                "a" * 65 + "@example.org", ""]
         for field in ("from_addr", "to_addr", "reply_to"):
             for a in bad:
-                if field == "reply_to" and a == "":
-                    continue
+                if field == "reply_to" and a in ("", "<ada@example.org>",
+                                                 "Ada <ada@example.org>"):
+                    continue    # a mailbox is fine there (issue 9, item 3)
                 with self.subTest(field=field, a=a[:20]):
                     r = build(**{field: a})
                     self.assertEqual(r.returncode, 1)
                     self.assertIn(b"mimegen:", r.stderr)
                     self.assertEqual(r.stdout, b"")
+        for v in ("Ada <ada@example.org>", "\"Lovelace, Ada\" <ada@example.org>",
+                  "<ada@example.org>"):
+            with self.subTest(reply_to=v):
+                m = email.message_from_bytes(build_ok(reply_to=v),
+                                             policy=email.policy.default)
+                self.assertEqual(m["Reply-To"].addresses[0].addr_spec,
+                                 "ada@example.org")
+                if "Ada" in v:
+                    self.assertIn("Ada", m["Reply-To"].addresses[0].display_name)
         for field, v in [("unsub_mailto", "mailto:a@b.org>\r\nBcc: x"),
                          ("unsub_https", "https://x.org/a b"),
                          ("unsub_https", "javascript:alert(1)"),

@@ -191,6 +191,27 @@ test_key(void **state)
 	free(k);
 }
 
+/* IDN domains go on the wire in their IDNA form (issue 9, item 7). */
+static void
+test_to_ascii(void **state)
+{
+	const char *why = NULL;
+	char *a;
+
+	(void)state;
+	a = email_to_ascii("a@ex\xc3\xa4mple.org", &why);
+	assert_string_equal(a, "a@xn--exmple-cua.org");
+	free(a);
+	a = email_to_ascii("Bo@B\xc3\xbc" "cher.example", &why);
+	assert_string_equal(a, "Bo@xn--bcher-kva.example");
+	free(a);
+	a = email_to_ascii("plain@example.org", &why);
+	assert_string_equal(a, "plain@example.org");
+	free(a);
+	assert_null(email_to_ascii("j\xc3\xb6rg@example.org", &why));
+	assert_non_null(strstr(why, "SMTPUTF8"));
+}
+
 int
 main(void)
 {
@@ -199,6 +220,7 @@ main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_mailbox),
 		cmocka_unit_test(test_key),
+		cmocka_unit_test(test_to_ascii),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -345,6 +345,57 @@ each(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Like build, but the 30th row's message cannot be built (the config's). */
+static int
+build_stop_at_30(void *arg, const struct store_delivery *d,
+    struct queue_msg *m, char **err)
+{
+	if (d->id == 30) {
+		*err = xstrdup("Reply-To address: cannot be written");
+		return QUEUE_BUILD_STOP;
+	}
+	if (d->id == 31)
+		fail_msg("the builder went on after QUEUE_BUILD_STOP");
+	return build(arg, d, m, err);
+}
+
+/*
+ * A message that cannot be built for a reason that is not the row's stops
+ * the pass: no row is failed for it, the rest stay due (issue 9, item 3).
+ */
+static void
+test_build_stop(void **state)
+{
+	struct queue_opts o = { 0 };
+	struct server sv;
+	struct store *st;
+	struct queue_stats qs;
+	struct store_queue_counts c;
+	struct smtp *sm;
+	int64_t issue;
+
+	(void)state;
+	server_start(&sv, NULL);
+	st = make_store(100, &issue);
+	sm = make_smtp(sv.port, 4);
+	o.store = st;
+	o.issue_id = issue;
+	o.smtp = sm;
+	o.max_attempts = 3;
+	o.build = build_stop_at_30;
+	assert_int_equal(queue_run(&o, &qs), 0);
+	smtp_free(sm);
+	assert_true(qs.build_failed);
+	assert_non_null(strstr(qs.last_error, "Reply-To"));
+	assert_int_equal(store_issue_counts(st, issue, &c), STORE_OK);
+	/* rows before 30 went as usual (3, 7 ... are the server's faults) */
+	assert_int_equal(c.sent + c.deferred + c.failed, 29);
+	assert_int_equal(c.queued, 71);
+	assert_int_equal(server_count(&sv, "u30.ok@example.org"), 0);
+	store_close(st);
+	server_stop(&sv);
+}
+
 /*
  * An outcome whose row is not in the database (the file was swapped) is an
  * error, not a silent no-op that leaves the message due; a second
@@ -393,6 +444,7 @@ main(void)
 		cmocka_unit_test_setup(test_unsubscribed_skipped, each),
 		cmocka_unit_test_setup(test_unreachable, each),
 		cmocka_unit_test_setup(test_outcome_row_must_change, each),
+		cmocka_unit_test_setup(test_build_stop, each),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
