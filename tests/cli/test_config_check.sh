@@ -227,6 +227,7 @@ run "$HERALD" -q -c warn.yml config check
 expect_rc 0; [ ! -s out ] || fail "config check -q printed: $(cat out)"; [ ! -s err ] || fail "-q printed: $(cat err)"
 run "$HERALD" -c warn.yml config check -q
 expect_rc 0; [ ! -s out ] && [ ! -s err ] || fail "config check -q (after) printed something"
+printf 'email\n' | "$HERALD" -q -c warn.yml subscribers import - >/dev/null 2>&1	# makes the database (count only reads)
 run "$HERALD" -q -c warn.yml subscribers count
 expect_rc 0; [ ! -s err ] || fail "-q subscribers count printed a warning: $(cat err)"
 run "$HERALD" -q -c subj.yml config check
