@@ -42,7 +42,10 @@
 				 XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
 				 XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC | \
 				 XML_PARSE_COMPACT)
-#define FEED_MAX_DEPTH		64	/* for walking element content */
+/* Walking element content: libxml2 stops a document at 256 levels itself
+ * (without XML_PARSE_HUGE), so this only guards the recursion. */
+#define FEED_MAX_DEPTH		300
+#define FEED_XML_MAX_DEPTH	256	/* libxml2's xmlParserMaxDepth */
 #define FEED_MAX_BASES		32	/* nested xml:base honoured */
 
 /* ---------------------------------------------------------------- decoding */
@@ -597,6 +600,8 @@ struct parse_errors {
 	char	 msg[160];
 	bool	 entity_loop;
 	int	 loop_line, loop_col;
+	bool	 too_deep;	/* libxml2 stopped at its depth limit */
+	int	 deep_line;
 };
 
 static void
@@ -606,6 +611,11 @@ on_xml_error(void *arg, xmlErrorPtr e)
 
 	if (e == NULL || e->level < XML_ERR_ERROR)
 		return;
+	if (e->code == XML_ERR_INTERNAL_ERROR && e->message != NULL &&
+	    strstr(e->message, "Excessive depth") != NULL && !pe->too_deep) {
+		pe->too_deep = true;
+		pe->deep_line = e->line;
+	}
 	if (e->code == XML_ERR_ENTITY_LOOP && !pe->entity_loop) {
 		pe->entity_loop = true;
 		pe->loop_line = e->line;
@@ -1760,6 +1770,10 @@ feed_parse(const char *data, size_t len, const char *base_url,
 	ps.san = sanitize_ctx_new();
 	f = xcalloc(1, sizeof(*f));
 	ps.f = f;
+	if (pe.too_deep)
+		feed_warn(f, "line %d: elements nested deeper than %d levels: "
+		    "the rest of the document was not read", pe.deep_line,
+		    FEED_XML_MAX_DEPTH);
 	el_ns(root, &local);
 	if (ascii_casecmp(local, "rss") == 0 || ascii_casecmp(local, "channel") == 0) {
 		ps.kind = f->kind = FEED_RSS;

@@ -605,6 +605,49 @@ test_link_schemes(void **state)
 	feed_free(f);
 }
 
+/*
+ * Nesting: content nested 100 deep is read whole; past libxml2's limit of
+ * 256 levels the rest of the document is not read, and the feed says so.
+ */
+static void
+test_nesting(void **state)
+{
+	struct buf b = BUF_INIT;
+	char *err = NULL;
+	struct feed *f;
+
+	(void)state;
+	for (int pass = 0; pass < 2; pass++) {
+		int depth = pass == 0 ? 100 : 300;
+
+		buf_reset(&b);
+		buf_adds(&b, "<rss version=\"2.0\"><channel><title>t</title>"
+		    "<item><title>a</title><description>");
+		for (int i = 0; i < depth; i++)
+			buf_adds(&b, "<span>");
+		buf_adds(&b, "deep");
+		for (int i = 0; i < depth; i++)
+			buf_adds(&b, "</span>");
+		buf_adds(&b, "</description></item><item><title>after</title>"
+		    "</item></channel></rss>");
+		f = feed_parse(b.data, b.len, NULL, NULL, &err);
+		assert_non_null(f);
+		if (pass == 0) {
+			assert_int_equal(f->nentries, 2);
+			assert_non_null(strstr(f->entries[0].summary, "deep"));
+			assert_int_equal(f->nwarnings, 0);
+		} else {
+			assert_int_equal(f->nentries, 1);
+			assert_int_equal(f->nwarnings, 1);
+			assert_string_equal(f->warnings[0], "line 1: elements "
+			    "nested deeper than 256 levels: the rest of the "
+			    "document was not read");
+		}
+		feed_free(f);
+	}
+	buf_free(&b);
+}
+
 static void
 test_limits(void **state)
 {
@@ -675,6 +718,7 @@ main(void)
 		cmocka_unit_test(test_billion_laughs),
 		cmocka_unit_test(test_entity_amplification),
 		cmocka_unit_test(test_link_schemes),
+		cmocka_unit_test(test_nesting),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_json),
 	};
