@@ -1283,8 +1283,7 @@ verdict_arf(struct bounce *b, const struct walk *w, const char *type)
 	if (a.type && ascii_casecmp(a.type, "not-spam") == 0)
 		set_verdict(b, BOUNCE_NOTICE, "not-spam report", NULL, NULL);
 	else
-		set_verdict(b, BOUNCE_COMPLAINT, a.type ? "complaint (feedback "
-		    "loop)" : "complaint", NULL, a.type);
+		set_verdict(b, BOUNCE_COMPLAINT, "feedback loop", NULL, a.type);
 	for (i = 0; i < a.nrcpt; i++)
 		add_rcpt(b, a.rcpt[i], b->kind, b->reason, NULL, NULL);
 	b->format = type;

@@ -15,6 +15,7 @@
 #include "store_subs.h"
 #include "log.h"
 #include "store_articles.h"
+#include "store_bounces.h"
 #include "store_queue.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -211,7 +212,31 @@ status_one(struct cli *cli, const struct newsletter_conf *nl, bool json,
 		first = false;
 	}
 	if (json)
-		buf_adds(out, "]}");
+		buf_adds(out, "]");
+	if (cli->cfg->bounces.enabled) {
+		struct bounce_counts bc;
+
+		/* the bounce mailbox's effect over the last 30 days */
+		if ((rc = store_bounces_counts(cli->store, nl->id,
+		    time(NULL) - 30 * 86400, &bc)) != STORE_OK)
+			goto dberr;
+		if (json)
+			buf_printf(out, ",\"bounces\":{\"bounced\":%ld,"
+			    "\"soft_counting\":%ld,\"hard_30d\":%ld,"
+			    "\"soft_30d\":%ld,\"complaints_30d\":%ld,"
+			    "\"mailto_unsubscribes_30d\":%ld}", bc.bounced,
+			    bc.soft, bc.hard_events, bc.soft_events,
+			    bc.complaints, bc.mailto);
+		else
+			buf_printf(out, "  bounces:     %ld bounced, %ld with soft "
+			    "bounces counting; last 30 days: %ld hard, %ld soft, "
+			    "%ld complaint%s, %ld unsubscribed by mail\n",
+			    bc.bounced, bc.soft, bc.hard_events, bc.soft_events,
+			    bc.complaints, bc.complaints == 1 ? "" : "s",
+			    bc.mailto);
+	}
+	if (json)
+		buf_adds(out, "}");
 	return EXIT_OK;
 dberr:
 	log_error("status: %s", store_errmsg(cli->store));

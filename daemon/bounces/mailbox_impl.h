@@ -1,0 +1,41 @@
+/*
+ * mailbox_impl: what the mailbox backends share (for mailbox*.c only).
+ * Each backend is a table of functions, as OpenSMTPD's queue backends are.
+ */
+#ifndef HERALD_MAILBOX_IMPL_H
+#define HERALD_MAILBOX_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mailbox.h"
+
+struct mailbox_backend {
+	const char	*name;
+	int		(*open)(struct mailbox *, const char *password,
+			    char **err);
+	int		(*list)(struct mailbox *, char ***ids, size_t *n,
+			    char **err);
+	int		(*fetch)(struct mailbox *, const char *id, char **data,
+			    size_t *len, char **err);
+	int		(*done)(struct mailbox *, const char *id, char **err);
+	int		(*close)(struct mailbox *, char **err);
+};
+
+struct mailbox {
+	const struct mailbox_backend *be;
+	char		*path;		/* maildir path, or the IMAP folder */
+	char		*user, *host;
+	uint16_t	 port;
+	bool		 tls;
+	long		 timeout;
+	void		*conn;		/* mailimap *, mailpop3 * */
+	bool		 has_move, has_uidplus;
+	bool		 processed_ok;	/* the Processed folder exists */
+};
+
+extern const struct mailbox_backend mailbox_maildir_backend;
+extern const struct mailbox_backend mailbox_imap_backend;
+extern const struct mailbox_backend mailbox_pop3_backend;
+
+#endif

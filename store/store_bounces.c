@@ -1,0 +1,125 @@
+/*
+ * store_bounces: see store_bounces.h.
+ */
+#include "store_bounces.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_sqlite.h"
+#include "xmalloc.h"
+
+static enum store_rc
+done(sqlite3_stmt *s, int rc)
+{
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : store_rc(rc);
+}
+
+void
+store_bounces_delivery_free(struct bounce_delivery *d)
+{
+	free(d->newsletter);
+	free(d->email);
+	memset(d, 0, sizeof(*d));
+}
+
+static void
+fill(sqlite3_stmt *s, struct bounce_delivery *out)
+{
+	out->id = sqlite3_column_int64(s, 0);
+	out->subscriber_id = sqlite3_column_int64(s, 1);
+	out->newsletter = xstrdup(store_col_text(s, 2));
+	out->email = xstrdup(store_col_text(s, 3));
+	out->issue_number = sqlite3_column_int(s, 4);
+}
+
+enum store_rc
+store_bounces_delivery(struct store *st, int64_t id,
+    struct bounce_delivery *out, bool *found)
+{
+	static const char sql[] = "SELECT d.id, d.subscriber_id, i.newsletter, "
+	    "s.email, i.number FROM deliveries d "
+	    "JOIN issues i ON i.id = d.issue_id "
+	    "JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		fill(s, out);
+	return done(s, rc);
+}
+
+enum store_rc
+store_bounces_mailed(struct store *st, const char *email, const char *nl,
+    time_t since, struct bounce_delivery *out, bool *found)
+{
+	/* lower() folds ASCII only, as email_key() does */
+	static const char sql[] = "SELECT d.id, d.subscriber_id, i.newsletter, "
+	    "s.email, i.number FROM subscribers s "
+	    "JOIN deliveries d ON d.subscriber_id = s.id "
+	    "JOIN issues i ON i.id = d.issue_id "
+	    "WHERE s.email_key = lower(?1) AND i.created >= ?2 "
+	    "AND (?3 IS NULL OR i.newsletter = ?3) "
+	    "ORDER BY d.id DESC LIMIT 1";
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+	if (nl)
+		sqlite3_bind_text(s, 3, nl, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		fill(s, out);
+	return done(s, rc);
+}
+
+enum store_rc
+store_bounces_counts(struct store *st, const char *nl, time_t since,
+    struct bounce_counts *out)
+{
+	static const char subs[] = "SELECT "
+	    "coalesce(sum(status = 'bounced'), 0), "
+	    "coalesce(sum(status = 'active' AND soft_bounces > 0), 0) "
+	    "FROM subscriptions WHERE newsletter = ?1";
+	/* the event details are subscription.c's: "hard: ...", "soft n/m...",
+	 * and "<via>: ..." for unsubscribes */
+	static const char ev[] = "SELECT "
+	    "coalesce(sum(kind = 'bounce' AND detail LIKE 'hard:%'), 0), "
+	    "coalesce(sum(kind = 'bounce' AND detail LIKE 'soft%'), 0), "
+	    "coalesce(sum(kind = 'unsubscribe' AND detail LIKE 'complaint%'), 0), "
+	    "coalesce(sum(kind = 'unsubscribe' AND detail LIKE 'mailto%'), 0) "
+	    "FROM events WHERE newsletter = ?1 AND at >= ?2 "
+	    "AND (kind = 'bounce' OR kind = 'unsubscribe')";
+	sqlite3_stmt *s = store_stmt(st, subs);
+	enum store_rc r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->bounced = sqlite3_column_int(s, 0);
+		out->soft = sqlite3_column_int(s, 1);
+	}
+	if ((r = done(s, rc)) != STORE_OK)
+		return r;
+	s = store_stmt(st, ev);
+	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->hard_events = sqlite3_column_int(s, 0);
+		out->soft_events = sqlite3_column_int(s, 1);
+		out->complaints = sqlite3_column_int(s, 2);
+		out->mailto = sqlite3_column_int(s, 3);
+	}
+	return done(s, rc);
+}
