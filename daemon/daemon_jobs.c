@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounces.h"
 #include "collect.h"
 #include "log.h"
 #include "send.h"
@@ -23,6 +24,7 @@ struct nl_state {
 struct daemon_state {
 	struct nl_state	*v;
 	size_t		 n;
+	time_t		 next_bounces;	/* the bounce mailbox's next poll */
 };
 
 static void
@@ -31,6 +33,7 @@ fill(struct daemon_state *ds, const struct config *cfg, time_t now)
 	size_t i;
 
 	ds->n = cfg->nnewsletters;
+	ds->next_bounces = now;
 	ds->v = xcalloc(ds->n ? ds->n : 1, sizeof(*ds->v));
 	for (i = 0; i < ds->n; i++) {
 		const struct newsletter_conf *nl = &cfg->newsletters[i];
@@ -232,6 +235,17 @@ daemon_tick(struct cli *cli, struct daemon_state *ds,
 			wake = ns->next_issue;
 		if (ns->next_retry && ns->next_retry < wake)
 			wake = ns->next_retry;
+	}
+	/* the bounce mailbox, every bounces.interval (daemon/bounces/) */
+	if (cli->cfg->bounces.enabled && !h->interrupted()) {
+		if (ds->next_bounces <= now) {
+			h->doing("polling the bounce mailbox");
+			(void)bounces_poll(cli->store, cli->cfg, h->yield);
+			ds->next_bounces = now + cli->cfg->bounces.interval;
+			h->alive();
+		}
+		if (ds->next_bounces < wake)
+			wake = ds->next_bounces;
 	}
 	return wake;
 }

@@ -20,6 +20,14 @@ apt-get install -y -qq --no-install-recommends \
 # unit in the tests, `mandoc -T lint` of the man pages.
 apt-get install -y -qq --no-install-recommends \
 	libsystemd-dev systemd mandoc >/dev/null
+# The bounce tests (issue 11) start their own Dovecot IMAP and POP3 server
+# on 127.0.0.1 with a config of their own.
+apt-get install -y -qq --no-install-recommends \
+	dovecot-core dovecot-imapd dovecot-pop3d >/dev/null
+# Debian starts the packaged service: the tests do not use it.
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl disable --now dovecot >/dev/null 2>&1 || true
+fi
 # postfix comes with a service we do not use; its tools (smtp-sink,
 # smtp-source) are what the benchmarks need.  Stop it if it started.
 if command -v postfix >/dev/null 2>&1; then

@@ -384,7 +384,7 @@ add_body(struct buf *dst, struct mailmime *m, bool convert)
 	buf_add(dst, p, plen < room ? plen : room);
 	buf_addc(dst, '\n');
 	if (conv)
-		charconv_buffer_free(conv);
+		free(conv);	/* charconv() mallocs; charconv_buffer_free is for charconv_buffer() */
 	if (dec)
 		mailmime_decoded_part_free(dec);
 }
@@ -951,8 +951,8 @@ diag_from_text(const char *s, size_t n)
 
 		while (e < n && s[e] != '\n')
 			e++;
-		line = xstrndup(s + i, e - i);
-		if (find_status(line, st) || has_reply_code(line, e - i)) {
+		line = xstrndup(s + i, e - i);	/* stops at a NUL */
+		if (find_status(line, st) || has_reply_code(line, strlen(line))) {
 			size_t end = e, k;
 
 			/* up to two continuation lines: indented, or starting
@@ -971,7 +971,7 @@ diag_from_text(const char *s, size_t n)
 					bool same = (find_status(nl, nst) == nl &&
 					    find_status(line, st) &&
 					    strcmp(nst, st) == 0) ||
-					    (ne - end - 1 > 4 &&
+					    (strlen(nl) > 4 &&
 					    has_reply_code(nl, 4) &&
 					    strncmp(nl, line, 3) == 0);
 

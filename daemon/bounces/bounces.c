@@ -482,3 +482,34 @@ out:
 	free(e);
 	return rc;
 }
+
+int
+bounces_poll(struct store *st, const struct config *cfg,
+    volatile sig_atomic_t *stop)
+{
+	struct bounces_opts o = { false, NULL, stop };
+	struct bounces_stats s;
+	struct token_key *key;
+	char *err = NULL;
+	int rc;
+
+	if ((key = token_key_load(cfg->secret_file, &err)) == NULL) {
+		log_warn("bounces: %s", err);
+		free(err);
+		return -1;
+	}
+	rc = bounces_check(st, cfg, key, &o, &s, &err);
+	token_key_free(key);
+	if (rc != 0) {
+		log_warn("bounces: %s%s", err, rc == -2 ? " (will retry)" : "");
+		free(err);
+		return rc;
+	}
+	if (s.messages)
+		log_info("bounces: %ld message%s: %ld hard, %ld soft, "
+		    "%ld complaint(s), %ld unsubscribe(s), %ld ignored, "
+		    "%ld unknown; %ld subscription(s) changed", s.messages,
+		    s.messages == 1 ? "" : "s", s.hard, s.soft, s.complaints,
+		    s.unsubscribes, s.ignored, s.unknown, s.changed);
+	return 0;
+}

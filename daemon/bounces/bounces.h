@@ -58,4 +58,12 @@ int	bounces_check(struct store *, const struct config *,
 	    const struct token_key *, const struct bounces_opts *,
 	    struct bounces_stats *, char **err);
 
+/*
+ * One poll for the daemon: loads the key, runs bounces_check() with each
+ * message's line and a summary in the log.  stop as in bounces_opts.
+ * Returns 0, -1 or -2 as bounces_check() (already logged).
+ */
+int	bounces_poll(struct store *, const struct config *,
+	    volatile sig_atomic_t *stop);
+
 #endif

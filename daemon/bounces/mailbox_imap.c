@@ -30,8 +30,11 @@ imap_err(struct mailbox *mb, const char *what, int r, char **err)
 	    r == MAILIMAP_ERROR_CONNECTION_REFUSED ? "cannot connect" :
 	    r == MAILIMAP_ERROR_LOGIN ? "login refused" : "refused",
 	    *resp ? ": " : "", resp);
+	/* a server that says its failure is temporary ([UNAVAILABLE],
+	 * "Temporary authentication failure") is worth retrying */
 	return r == MAILIMAP_ERROR_STREAM ||
-	    r == MAILIMAP_ERROR_CONNECTION_REFUSED ? -2 : -1;
+	    r == MAILIMAP_ERROR_CONNECTION_REFUSED ||
+	    strstr(resp, "UNAVAILABLE") || strstr(resp, "emporar") ? -2 : -1;
 }
 
 static int
@@ -60,7 +63,9 @@ im_open(struct mailbox *mb, const char *password, char **err)
 	    r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
 		r = imap_err(mb, "connect", r == MAILIMAP_ERROR_STREAM ?
 		    MAILIMAP_ERROR_CONNECTION_REFUSED : r, err);
-		goto fail;
+		mailimap_free(im);	/* no session to log out of */
+		mb->conn = NULL;
+		return r;
 	}
 	if ((r = mailimap_login(im, mb->user, password)) != MAILIMAP_NO_ERROR) {
 		r = imap_err(mb, "login", r == MAILIMAP_ERROR_STREAM ? r :

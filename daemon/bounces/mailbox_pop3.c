@@ -26,8 +26,10 @@ pop_err(struct mailbox *mb, const char *what, int r, char **err)
 	    r == MAILPOP3_ERROR_CONNECTION_REFUSED ? "cannot connect" :
 	    r == MAILPOP3_ERROR_BAD_PASSWORD ? "login refused" : "refused",
 	    *resp ? ": " : "", resp);
+	/* RFC 3206: [SYS/TEMP] and [IN-USE] are worth retrying */
 	return r == MAILPOP3_ERROR_STREAM ||
-	    r == MAILPOP3_ERROR_CONNECTION_REFUSED ? -2 : -1;
+	    r == MAILPOP3_ERROR_CONNECTION_REFUSED ||
+	    strstr(resp, "SYS/TEMP") || strstr(resp, "IN-USE") ? -2 : -1;
 }
 
 static int
