@@ -55,7 +55,7 @@ test_fixtures(void **state)
 	while (fgets(line, sizeof(line), f)) {
 		char *col[6], *p = line, *path, *msg;
 		struct bounce b;
-		size_t len;
+		size_t len = 0;
 		int i, mis = 0;
 
 		if (line[0] == '#' || line[0] == '\n')
