@@ -9,7 +9,7 @@ const char init_config_yml[] =
 	"#   herald -c herald.yml config check\n"
 	"# which names the file, line and column of every problem.  Every relative\n"
 	"# path below is relative to the directory of this file.  Every key is\n"
-	"# described in docs/configuration.md.\n"
+	"# described in herald.yml(5) (man 5 herald.yml).\n"
 	"\n"
 	"# The SQLite database: subscribers, articles, issues and the delivery queue.\n"
 	"# It is created on first use.\n"
@@ -96,7 +96,7 @@ const char init_config_yml[] =
 	"        interval: 15m\n"
 	"      #- feed: https://example.org/feed.xml\n"
 	"      #  interval: 15m\n";
-const size_t init_config_yml_len = 4266;
+const size_t init_config_yml_len = 4277;
 
 const char init_example_article[] =
 	"Russia buys \342\200\230millions\342\200\231 of rockets and shells from North Korea\n"

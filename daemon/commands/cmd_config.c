@@ -37,6 +37,7 @@ init_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: herald init [DIR]\n"
+	    "       herald init --system [--root ROOT]\n"
 	    "\n"
 	    "Writes a commented starter configuration into DIR (default: the\n"
 	    "current directory):\n"
@@ -45,10 +46,58 @@ init_usage(FILE *f)
 	    "  DIR/articles/example-article.txt  an article for the folder source\n"
 	    "  DIR/templates/*.mustache        the shipped templates, to customise\n"
 	    "\n"
+	    "--system writes the service layout instead: the same files in\n"
+	    "/etc/herald, with database and secret_file under /var/lib/herald\n"
+	    "(the unit's StateDirectory, writable by the herald user).  --root ROOT\n"
+	    "writes them under ROOT (ROOT/etc/herald), as DESTDIR does for make\n"
+	    "install; the paths inside herald.yml stay /var/lib/herald/...\n"
+	    "\n"
 	    "Nothing is overwritten: when any of these files exists, init writes\n"
 	    "nothing and exits 2.\n"
 	    "\n"
 	    "Then: cd DIR && herald config check\n");
+}
+
+#define SYSTEM_CONFIG_DIR	"/etc/herald"
+#define SYSTEM_STATE_DIR	"/var/lib/herald"
+
+/*
+ * The starter config with database and secret_file in the state directory
+ * (for --system).  Returns a new string, or NULL when the starter no longer
+ * has the lines this replaces (a test keeps them in step).
+ */
+static char *
+system_config(size_t *len)
+{
+	static const struct {
+		const char *from, *to;
+	} edits[] = {
+		{ "\ndatabase: herald.db\n",
+		  "\ndatabase: " SYSTEM_STATE_DIR "/herald.db\n" },
+		{ "\nsecret_file: secret\n",
+		  "\nsecret_file: " SYSTEM_STATE_DIR "/secret\n" },
+	};
+	struct buf b = BUF_INIT;
+	const char *src = init_config_yml, *at;
+	size_t i;
+
+	buf_add(&b, src, init_config_yml_len);
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		char *cur = buf_take(&b);
+
+		at = strstr(cur, edits[i].from);
+		if (at == NULL) {
+			free(cur);
+			return NULL;
+		}
+		buf_init(&b, 0);
+		buf_add(&b, cur, (size_t)(at - cur));
+		buf_adds(&b, edits[i].to);
+		buf_adds(&b, at + strlen(edits[i].from));
+		free(cur);
+	}
+	*len = b.len;
+	return buf_take(&b);
 }
 
 struct init_file {
@@ -173,9 +222,15 @@ cmd_init(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_LONGOPTS,
+		{ "system", no_argument, NULL, 'S' },
+		{ "root", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct init_file *files = NULL;
+	const char *root = NULL;
+	char *sysdir = NULL, *syscfg = NULL;
+	size_t syscfg_len = 0;
+	bool sys = false;
 	const struct builtin_template *t;
 	const char *dir = ".", *why = NULL;
 	char *sub = NULL;
@@ -191,18 +246,46 @@ cmd_init(struct cli *cli, int argc, char **argv)
 			init_usage(stdout);
 			return EXIT_OK;
 		}
+		if (c == 'S') {
+			sys = true;
+			continue;
+		}
+		if (c == 'R') {
+			root = optarg;
+			continue;
+		}
 		return cli_usage_error("init", "unknown option");
 	}
 	if (argc - optind > 1)
 		return cli_usage_error("init", "expected at most one DIR");
+	if (sys && argc - optind == 1)
+		return cli_usage_error("init", "--system writes to %s; give no "
+		    "DIR (--root ROOT writes under ROOT)", SYSTEM_CONFIG_DIR);
+	if (root && !sys)
+		return cli_usage_error("init", "--root goes with --system");
 	if (argc - optind == 1)
 		dir = argv[optind];
+	if (sys) {
+		if (root && *root == '\0')
+			return cli_usage_error("init", "--root is empty");
+		syscfg = system_config(&syscfg_len);
+		if (syscfg == NULL) {
+			log_error("init: --system: the starter configuration has "
+			    "no `database: herald.db` line to move to %s",
+			    SYSTEM_STATE_DIR);
+			return EXIT_FAIL;
+		}
+		sysdir = xasprintf("%s%s", root && strcmp(root, "/") != 0 ?
+		    root : "", SYSTEM_CONFIG_DIR);
+		dir = sysdir;
+	}
 	if (*dir == '\0')
 		return cli_usage_error("init", "DIR is empty");
 
 	files = xcalloc(3 + 64, sizeof(*files));
 	files[nfiles++] = (struct init_file){ join(dir, "herald.yml"),
-	    init_config_yml, init_config_yml_len };
+	    sys ? syscfg : init_config_yml, sys ? syscfg_len :
+	    init_config_yml_len };
 	files[nfiles++] = (struct init_file){
 	    join(dir, "articles/example-article.txt"), init_example_article,
 	    init_example_article_len };
@@ -262,6 +345,21 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	}
 	for (i = 0; i < nfiles; i++)
 		printf("created %s\n", files[i].path);
+	if (sys) {
+		printf("\nThe database and the secret go in %s (created by the "
+		    "unit's StateDirectory=,\nowned by the herald user).  "
+		    "Next:\n", SYSTEM_STATE_DIR);
+		printf("  systemd-sysusers             # the herald user "
+		    "(sysusers.d/herald.conf)\n"
+		    "  edit %s/herald.yml     # from, the SMTP relay, the "
+		    "schedule\n"
+		    "  herald config check\n"
+		    "  systemctl enable --now herald\n"
+		    "  sudo -u herald herald subscribers add you@example.org\n"
+		    "See herald(1), section SERVICE.\n", SYSTEM_CONFIG_DIR);
+		rc = EXIT_OK;
+		goto out;
+	}
 	printf("\nNext:\n");
 	if (strcmp(dir, ".") != 0)
 		printf("  cd %s\n", dir);
@@ -275,6 +373,8 @@ out:
 	for (i = 0; i < nfiles; i++)
 		free(files[i].path);
 	free(files);
+	free(sysdir);
+	free(syscfg);
 	return rc;
 }
 

@@ -26,7 +26,7 @@ confirm_unavailable(const struct config *cfg)
 	    cfg->web.base_url[0] == '\0')
 		return "web.base_url is not configured: the confirmation mail "
 		    "needs it for its link (add a web: section with base_url, "
-		    "see docs/configuration.md)";
+		    "see herald.yml(5))";
 	return NULL;
 }
 
