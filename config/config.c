@@ -279,7 +279,7 @@ static const struct {
 	{ "url", "smtp" }, { "starttls", "smtp" }, { "username", "smtp" },
 	{ "connections", "smtp" }, { "rate", "smtp" }, { "timeout", "smtp" },
 	{ "max_attempts", "smtp" }, { "listen", "web" }, { "base_url", "web" },
-	{ "signup", "web" }, { "confirm_expiry", "web" },
+	{ "signup", "web" }, { "confirm_expiry", "web" }, { "welcome", "web" },
 	{ "mailbox", "bounces" }, { "soft_limit", "bounces" },
 	{ "id", "a newsletter (under newsletters:)" },
 	{ "title", "a newsletter (under newsletters:)" },
@@ -841,8 +841,9 @@ static void
 load_web(struct ctx *c, struct config *cfg, yaml_node_t *map)
 {
 	static const char *const names[] = { "listen", "base_url", "signup",
-	    "confirm_expiry" };
-	enum { K_LISTEN, K_BASE, K_SIGNUP, K_EXPIRY, K_N };
+	    "confirm_expiry", "welcome", "templates" };
+	enum { K_LISTEN, K_BASE, K_SIGNUP, K_EXPIRY, K_WELCOME, K_TEMPLATES,
+	    K_N };
 	yaml_node_t *v[K_N], *k[K_N];
 	const char *s, *why;
 	struct url u;
@@ -886,6 +887,7 @@ load_web(struct ctx *c, struct config *cfg, yaml_node_t *map)
 				    "links are not private or tamper-proof; "
 				    "use https:// outside testing");
 			free(cfg->web.base_url);
+	free(cfg->web.templates);
 			cfg->web.base_url = xstrdup(s);
 			/* links are built as base_url + "/path" */
 			while (cfg->web.base_url[0] && cfg->web.base_url[
@@ -900,6 +902,11 @@ load_web(struct ctx *c, struct config *cfg, yaml_node_t *map)
 	if (v[K_EXPIRY] && !is_null(v[K_EXPIRY]))
 		get_duration(c, v[K_EXPIRY], "web.confirm_expiry", 60,
 		    &cfg->web.confirm_expiry);
+	if (v[K_WELCOME] && !is_null(v[K_WELCOME]))
+		get_bool(c, v[K_WELCOME], "web.welcome", &cfg->web.welcome);
+	if (v[K_TEMPLATES] && !is_null(v[K_TEMPLATES]))
+		get_path(c, v[K_TEMPLATES], "web.templates",
+		    &cfg->web.templates);
 }
 
 static void

@@ -92,6 +92,9 @@ struct config {
 		char	*base_url;
 		bool	 signup;
 		long	 confirm_expiry;/* seconds; default 7d */
+		bool	 welcome;	/* a welcome mail after confirming */
+		char	*templates;	/* folder overriding the shipped page,
+					   confirm and welcome templates; NULL */
 	} web;
 	char		*secret_file;	/* absolute; default <dir>/secret */
 	struct {

@@ -27,6 +27,7 @@ static const struct command {
 	{ "daemon",	 cmd_daemon,	  "run the scheduler until SIGTERM" },
 	{ "status",	 cmd_status,	  "show issues, queue and source health" },
 	{ "bounces",	 cmd_bounces,	  "poll the bounce mailbox once (bounces check)" },
+	{ "web",	 cmd_web,	  "serve only the HTTP endpoint (unsubscribe, confirm, signup)" },
 };
 
 static void

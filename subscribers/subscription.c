@@ -450,3 +450,10 @@ out:
 	free(rows);
 	return finish(st, rc);
 }
+
+enum store_rc
+sub_state(struct store *st, int64_t id, const char *nl, struct sub_state *out,
+    bool *has)
+{
+	return store_subs_state(st, id, nl, out, has);
+}

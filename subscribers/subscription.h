@@ -29,6 +29,7 @@
 
 #include "store.h"
 #include "store_subs.h"
+#include "store_subs_state.h"
 
 /* What a call did (or why it did nothing). */
 enum sub_outcome {
@@ -138,6 +139,13 @@ enum store_rc	 sub_bounce(struct store *, int64_t id, const char *nl,
 enum store_rc	 sub_remove(struct store *, const char *email,
 		    time_t now, struct sub_result *out,
 		    struct sub_erased *er);
+
+/*
+ * Reads subscriber id's subscription to nl without changing anything
+ * (*has false when there is none): what a page shows before its button.
+ */
+enum store_rc	 sub_state(struct store *, int64_t id, const char *nl,
+		    struct sub_state *out, bool *has);
 
 /*
  * Ends the pending subscriptions to nl (NULL: every newsletter) that have

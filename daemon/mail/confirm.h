@@ -23,12 +23,20 @@
 
 #include "buf.h"
 #include "config.h"
+#include "mustache.h"
 #include "token.h"
 
 struct confirm_rcpt {
 	int64_t		 subscriber_id;
 	const char	*email;
 	const char	*name;		/* may be NULL */
+};
+
+/* Which mail. */
+enum confirm_mail {
+	CONFIRM_MAIL_CONFIRM = 0,	/* confirm.*.mustache: the link to confirm */
+	CONFIRM_MAIL_WELCOME,		/* welcome.*.mustache: after confirming,
+					   with unsubscribe_url and List-* headers */
 };
 
 enum confirm_result {
@@ -50,10 +58,20 @@ const char	*confirm_unavailable(const struct config *);
 char		*confirm_expiry_text(long seconds);
 
 /*
- * Compiles both shipped confirmation templates.  0, or -1 with *err
- * (caller frees) as "file:line:col: message".
+ * Compiles the template called name ("confirm.txt.mustache",
+ * "page.html.mustache" ...): the file of that name in web.templates when
+ * cfg has that folder and the file exists, else the shipped one.  NULL
+ * with *err (caller frees) as "file:line:col: message".
  */
-int		 confirm_check_templates(char **err);
+struct tmpl	*confirm_template(const struct config *cfg, const char *name,
+		    enum tmpl_escape, char **err);
+
+/*
+ * Compiles every template of the subscription mails and pages (confirm,
+ * welcome, page), overrides included; cfg may be NULL (the shipped ones).
+ * 0, or -1 with *err (caller frees) as "file:line:col: message".
+ */
+int		 confirm_check_templates(const struct config *cfg, char **err);
 
 /*
  * Appends the confirmation message for r, dated date, to out; the link's
@@ -64,6 +82,20 @@ int		 confirm_check_templates(char **err);
 int		 confirm_build(const struct config *, const struct newsletter_conf *,
 		    const struct token_key *key, const struct confirm_rcpt *r,
 		    time_t date, struct buf *out, char **confirm_url, char **err);
+
+/*
+ * confirm_build() for either kind of mail; *link_url gets the link it
+ * carries (confirm_url, or unsubscribe_url for the welcome mail).
+ */
+int		 confirm_build_mail(const struct config *,
+		    const struct newsletter_conf *, const struct token_key *key,
+		    enum confirm_mail, const struct confirm_rcpt *r, time_t date,
+		    struct buf *out, char **link_url, char **err);
+
+/* confirm_send() for either kind of mail. */
+enum confirm_result confirm_send_mail(const struct config *,
+		    const struct newsletter_conf *, enum confirm_mail,
+		    const struct confirm_rcpt *r, char **reply);
 
 /*
  * Builds the confirmation mail for r and sends it now through the

@@ -73,7 +73,7 @@ test_templates_compile(void **state)
 	char *err = NULL;
 
 	(void)state;
-	assert_int_equal(confirm_check_templates(&err), 0);
+	assert_int_equal(confirm_check_templates(NULL, &err), 0);
 	assert_null(err);
 }
 
