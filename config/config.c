@@ -887,7 +887,6 @@ load_web(struct ctx *c, struct config *cfg, yaml_node_t *map)
 				    "links are not private or tamper-proof; "
 				    "use https:// outside testing");
 			free(cfg->web.base_url);
-	free(cfg->web.templates);
 			cfg->web.base_url = xstrdup(s);
 			/* links are built as base_url + "/path" */
 			while (cfg->web.base_url[0] && cfg->web.base_url[
@@ -1396,6 +1395,7 @@ config_free(struct config *cfg)
 	free(cfg->smtp.password_file);
 	free(cfg->web.listen);
 	free(cfg->web.base_url);
+	free(cfg->web.templates);
 	free(cfg->secret_file);
 	free(cfg->bounces.mailbox);
 	free(cfg->bounces.password_env);

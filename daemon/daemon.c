@@ -43,6 +43,7 @@
 #include "daemon_jobs.h"
 #include "daemon_lock.h"
 #include "log.h"
+#include "web.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -131,6 +132,7 @@ static const struct daemon_hooks hooks = { &want_yield, interrupted, doing,
 struct daemon_ctx {
 	struct cli		*cli;
 	struct daemon_state	*nl;	/* the newsletters' schedules */
+	struct web		*web;	/* the HTTP endpoint, or NULL */
 };
 
 /*
@@ -175,9 +177,43 @@ newsletters_stop(struct daemon_ctx *dc)
 	dc->nl = NULL;
 }
 
+/* The HTTP endpoint (web.h) runs in its own threads when web: is set. */
+static int
+web_job_start(struct daemon_ctx *dc)
+{
+	char *err = NULL;
+
+	if (!dc->cli->cfg->web.enabled)
+		return 0;
+	if ((dc->web = web_start(dc->cli->cfg, &err)) == NULL) {
+		log_error("daemon: web: %s", err);
+		free(err);
+		return -1;
+	}
+	log_info("daemon: web: listening on %s", dc->cli->cfg->web.listen);
+	return 0;
+}
+
+static void
+web_job_stop(struct daemon_ctx *dc)
+{
+	web_stop(dc->web);
+	dc->web = NULL;
+}
+
+static void
+web_job_reload(struct daemon_ctx *dc)
+{
+	web_job_stop(dc);
+	if (web_job_start(dc) == -1)
+		log_warn("daemon: web: the endpoint stays off until the next "
+		    "reload");
+}
+
 static const struct daemon_job jobs[] = {
 	{ "newsletters", newsletters_start, newsletters_run,
 	    newsletters_reload, newsletters_stop },
+	{ "web", web_job_start, NULL, web_job_reload, web_job_stop },
 };
 #define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))
 
@@ -396,7 +432,7 @@ cmd_daemon(struct cli *cli, int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_ctx dc = { cli, NULL };
+	struct daemon_ctx dc = { .cli = cli };
 	const char *pidfile = NULL;
 	bool background = false;
 	size_t started = 0, i;

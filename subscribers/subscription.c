@@ -457,3 +457,9 @@ sub_state(struct store *st, int64_t id, const char *nl, struct sub_state *out,
 {
 	return store_subs_state(st, id, nl, out, has);
 }
+
+enum store_rc
+sub_who(struct store *st, int64_t id, struct sub_info *out, bool *found)
+{
+	return store_subs_get(st, id, out, found);
+}

@@ -147,6 +147,10 @@ enum store_rc	 sub_remove(struct store *, const char *email,
 enum store_rc	 sub_state(struct store *, int64_t id, const char *nl,
 		    struct sub_state *out, bool *has);
 
+/* Reads subscriber id (*found false when none); store_subs_info_free(). */
+enum store_rc	 sub_who(struct store *, int64_t id, struct sub_info *out,
+		    bool *found);
+
 /*
  * Ends the pending subscriptions to nl (NULL: every newsletter) that have
  * waited longer than expiry seconds at now.  One that was never active nor

@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "confirm.h"
 #include "init_files.h"
 #include "log.h"
 #include "render.h"
@@ -483,8 +484,12 @@ print_summary(const struct config *cfg, const char *path, const char *only)
 	if (cfg->web.enabled) {
 		duration_format(cfg->web.confirm_expiry, dur, sizeof(dur));
 		printf("web: %s, listening on %s, signup %s, confirmations "
-		    "expire after %s\n", cfg->web.base_url, cfg->web.listen,
-		    cfg->web.signup ? "on" : "off", dur);
+		    "expire after %s, welcome mail %s\n", cfg->web.base_url,
+		    cfg->web.listen, cfg->web.signup ? "on" : "off", dur,
+		    cfg->web.welcome ? "on" : "off");
+		if (cfg->web.templates)
+			printf("web: templates from %s (else the shipped ones)\n",
+			    cfg->web.templates);
 	} else
 		printf("web: off (no HTTP endpoint; unsubscribe by mail only)\n");
 	printf("secret_file: %s%s\n", cfg->secret_file,
@@ -566,6 +571,7 @@ config_check(struct cli *cli)
 	struct diags d = { 0 };
 	struct config *cfg;
 	const char *path;
+	char *err = NULL;
 	size_t i;
 	int rc = EXIT_USAGE;
 
@@ -579,6 +585,12 @@ config_check(struct cli *cli)
 	if (cfg) {
 		for (i = 0; i < cfg->nnewsletters; i++)
 			render_check_templates(cfg, &cfg->newsletters[i], &d);
+		if (cfg->web.enabled && confirm_check_templates(cfg, &err) ==
+		    -1) {
+			diags_add(&d, cfg->path, 0, 0, false, "web.templates: "
+			    "%s", err);
+			free(err);
+		}
 	}
 	diags_print(&d);
 	if (cfg == NULL || d.nerrors > 0) {

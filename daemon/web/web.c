@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ struct rate_slot {
 };
 
 struct web {
-	const struct config	*cfg;
+	struct config		*cfg;		/* its own copy */
 	struct MHD_Daemon	*mhd;
 	int			 port;
 	char			*prefix;	/* the path of base_url, or "" */
@@ -282,20 +283,66 @@ unsubscribe_page(struct web *w, struct MHD_Connection *c, const char *token)
 	return respond_page(w, c, MHD_HTTP_OK, nl, &pg);
 }
 
+/* The preferences link of each issue: the subscription and a button. */
+static enum MHD_Result
+preferences_page(struct web *w, struct MHD_Connection *c, const char *token)
+{
+	const struct newsletter_conf *nl;
+	struct sub_info si = { 0 };
+	struct sub_state ss;
+	struct page pg = { 0 };
+	enum store_rc src;
+	enum MHD_Result ret;
+	bool found = false, has = false;
+	char *msg = NULL;
+	int64_t id;
+
+	if ((nl = token_newsletter(w, token, "preferences", &id)) == NULL)
+		return respond_invalid(w, c);
+	pthread_mutex_lock(&w->lock);
+	src = sub_who(w->st, id, &si, &found);
+	if (src == STORE_OK && found)
+		src = sub_state(w->st, id, nl->id, &ss, &has);
+	pthread_mutex_unlock(&w->lock);
+	if (src != STORE_OK) {
+		store_subs_info_free(&si);
+		return respond_busy(w, c, nl);
+	}
+	pg.kind = PAGE_UNSUBSCRIBE;
+	pg.heading = "Your subscription";
+	if (has && (ss.status == SUB_ACTIVE || ss.status == SUB_PENDING)) {
+		msg = xasprintf("%s receives this newsletter. To stop it, press "
+		    "the button.", si.email);
+		pg.message = msg;
+		pg.button = "Unsubscribe";
+		pg.field_name = "List-Unsubscribe";
+		pg.field_value = "One-Click";
+		pg.field2_name = "via";
+		pg.field2_value = "preferences page";
+	} else {
+		pg.kind = PAGE_UNSUBSCRIBED;
+		pg.message = "This address does not receive this newsletter.";
+	}
+	ret = respond_page(w, c, MHD_HTTP_OK, nl, &pg);
+	store_subs_info_free(&si);
+	free(msg);
+	return ret;
+}
+
 static enum MHD_Result
 unsubscribe(struct web *w, struct MHD_Connection *c, const char *token,
-    struct req *rq)
+    const char *action, struct req *rq)
 {
 	const struct newsletter_conf *nl;
 	struct sub_result res;
 	struct page pg = { 0 };
 	struct buf v = BUF_INIT;
-	const char *ct;
+	const char *ct, *why = "one-click";
 	enum store_rc src;
-	bool one_click, page;
+	bool one_click;
 	int64_t id;
 
-	if ((nl = token_newsletter(w, token, "unsubscribe", &id)) == NULL)
+	if ((nl = token_newsletter(w, token, action, &id)) == NULL)
 		return respond_invalid(w, c);
 	ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -303,16 +350,20 @@ unsubscribe(struct web *w, struct MHD_Connection *c, const char *token,
 	one_click = web_post_field(ct, buf_cstr(&rq->body), rq->body.len,
 	    "List-Unsubscribe", &v) == 1 &&
 	    strcmp(buf_cstr(&v), "One-Click") == 0;
-	page = web_post_field(ct, buf_cstr(&rq->body), rq->body.len, "via",
-	    &v) == 1 && strcmp(buf_cstr(&v), "page") == 0;
+	if (web_post_field(ct, buf_cstr(&rq->body), rq->body.len, "via",
+	    &v) == 1) {
+		if (strcmp(buf_cstr(&v), "page") == 0)
+			why = "unsubscribe page";
+		else if (strcmp(buf_cstr(&v), "preferences page") == 0)
+			why = "preferences page";
+	}
 	buf_free(&v);
 	if (!one_click)
 		return respond_text(c, MHD_HTTP_BAD_REQUEST, "The body must be "
 		    "List-Unsubscribe=One-Click (RFC 8058); nothing was "
 		    "changed.\n", NULL);
 	pthread_mutex_lock(&w->lock);
-	src = sub_unsubscribe(w->st, id, nl->id, "web", page ?
-	    "unsubscribe page" : "one-click", time(NULL), &res);
+	src = sub_unsubscribe(w->st, id, nl->id, "web", why, time(NULL), &res);
 	pthread_mutex_unlock(&w->lock);
 	if (src != STORE_OK) {
 		log_warn("web: unsubscribe of subscriber #%" PRId64 " from %s: "
@@ -322,7 +373,7 @@ unsubscribe(struct web *w, struct MHD_Connection *c, const char *token,
 	}
 	if (res.outcome == SUB_CHANGED)
 		log_info("web: subscriber #%" PRId64 " unsubscribed from %s "
-		    "(%s)", id, nl->id, page ? "page" : "one-click");
+		    "(%s)", id, nl->id, why);
 	sub_result_free(&res);
 	/* the same answer whatever it was: done, already, or unknown */
 	pg.kind = PAGE_UNSUBSCRIBED;
@@ -659,7 +710,11 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	case WEB_UNSUBSCRIBE_PAGE:
 		return unsubscribe_page(w, c, rt.token);
 	case WEB_UNSUBSCRIBE:
-		return unsubscribe(w, c, rt.token, rq);
+		return unsubscribe(w, c, rt.token, "unsubscribe", rq);
+	case WEB_PREFERENCES_PAGE:
+		return preferences_page(w, c, rt.token);
+	case WEB_PREFERENCES:
+		return unsubscribe(w, c, rt.token, "preferences", rq);
 	case WEB_CONFIRM_PAGE:
 		return confirm_page(w, c, rt.token);
 	case WEB_CONFIRM:
@@ -824,26 +879,39 @@ base_path(const char *base_url)
 }
 
 struct web *
-web_start(const struct config *cfg, char **err)
+web_start(const struct config *running, char **err)
 {
+	const struct config *cfg;
 	struct web *w;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	const union MHD_DaemonInfo *di;
+	struct diags d = { 0 };
+	sigset_t all, old;
 	unsigned flags;
 	bool busy;
 
 	*err = NULL;
-	if (!cfg->web.enabled || cfg->web.listen == NULL) {
+	if (!running->web.enabled || running->web.listen == NULL) {
 		*err = xstrdup("no web: section with listen in the config");
 		return NULL;
 	}
 	w = xcalloc(1, sizeof(*w));
-	w->cfg = cfg;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->rate_lock, NULL);
 	pthread_mutex_init(&w->stop_lock, NULL);
 	pthread_cond_init(&w->stop_cond, NULL);
+	/*
+	 * Its own copy of the configuration (the caller's was just loaded
+	 * and checked from the same file): a daemon's reload frees the old
+	 * one while requests may still be using it.
+	 */
+	w->cfg = config_load(running->path, &d);
+	diags_free(&d);
+	if ((cfg = w->cfg) == NULL) {
+		*err = xasprintf("%s: cannot load it again", running->path);
+		goto fail;
+	}
 	w->prefix = base_path(cfg->web.base_url);
 	if ((w->page = confirm_template(cfg, PAGE_TEMPLATE, TMPL_ESCAPE_HTML,
 	    err)) == NULL)
@@ -859,6 +927,14 @@ web_start(const struct config *cfg, char **err)
 	    MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* the server's threads take no signal: the caller's thread does */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	w->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, w,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -867,6 +943,9 @@ web_start(const struct config *cfg, char **err)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNECTIONS,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, w,
 	    MHD_OPTION_END);
+	if (w->mhd && pthread_create(&w->purger, NULL, purge_loop, w) == 0)
+		w->purger_on = true;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (w->mhd == NULL) {
 		*err = xasprintf("web.listen %s: cannot listen there (in use, "
 		    "or not an address of this machine)", cfg->web.listen);
@@ -874,8 +953,6 @@ web_start(const struct config *cfg, char **err)
 	}
 	di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	w->port = di ? di->port : 0;
-	if (pthread_create(&w->purger, NULL, purge_loop, w) == 0)
-		w->purger_on = true;
 	if (cfg->web.base_url && strncmp(cfg->web.base_url, "https://", 8) != 0)
 		log_warn("web: base_url %s is not https: links travel in the "
 		    "clear; outside testing, serve herald behind a TLS proxy "
@@ -904,6 +981,7 @@ web_stop(struct web *w)
 	token_key_free(w->key);
 	tmpl_free(w->page);
 	free(w->prefix);
+	config_free(w->cfg);
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->rate_lock);
 	pthread_mutex_destroy(&w->stop_lock);

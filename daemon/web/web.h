@@ -36,11 +36,12 @@
 struct web;
 
 /*
- * Starts serving cfg->web.listen ("host:port"; port 0 picks a free one).
- * Borrows cfg, which must outlive the server (stop it before a reload
- * frees it).  NULL with *err (caller frees) when the address cannot be
- * bound, the database or the secret cannot be opened, or a page template
- * does not compile.
+ * Starts serving cfg->web.listen ("host:port").  The server loads its own
+ * copy of the configuration from cfg->path (the caller may free cfg at any
+ * time: a reload is web_stop() then web_start() with the new one), and
+ * its threads block every asynchronous signal.  NULL with *err (caller
+ * frees) when the address cannot be bound, the database or the secret
+ * cannot be opened, or a page template does not compile.
  */
 struct web	*web_start(const struct config *cfg, char **err);
 /* Stops accepting, waits for the requests in progress, frees. */

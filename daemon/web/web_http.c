@@ -86,6 +86,10 @@ web_route(const char *method, const char *path, const char *prefix,
 		copy_trunc(out->token, sizeof(out->token), rest);
 		out->endpoint = get ? WEB_CONFIRM_PAGE : post ? WEB_CONFIRM :
 		    WEB_BAD_METHOD;
+	} else if ((rest = after(path, "preferences")) != NULL) {
+		copy_trunc(out->token, sizeof(out->token), rest);
+		out->endpoint = get ? WEB_PREFERENCES_PAGE : post ?
+		    WEB_PREFERENCES : WEB_BAD_METHOD;
 	} else if ((rest = after(path, "signup")) != NULL) {
 		if (!id_ok(rest))
 			return;

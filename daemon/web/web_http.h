@@ -23,6 +23,8 @@ enum web_endpoint {
 	WEB_UNSUBSCRIBE,	/* POST /unsubscribe/TOKEN (RFC 8058, the page) */
 	WEB_CONFIRM_PAGE,	/* GET /confirm/TOKEN */
 	WEB_CONFIRM,		/* POST /confirm/TOKEN */
+	WEB_PREFERENCES_PAGE,	/* GET /preferences/TOKEN */
+	WEB_PREFERENCES,	/* POST /preferences/TOKEN (its button) */
 	WEB_SIGNUP_PAGE,	/* GET /signup, /signup/ID */
 	WEB_SIGNUP,		/* POST /signup, /signup/ID */
 };

@@ -9,12 +9,14 @@ the welcome mail, expiry, security headers, escaping, `subscribers show`,
 and that the next issue skips whoever unsubscribed."""
 import os
 import re
+import signal
 import socket
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from web_helpers import Checks, Site, curl, link, unsubscribe_url, wait_closed  # noqa: E402
+from web_helpers import HERALD, Checks, Site, curl, link, unsubscribe_url, wait_closed  # noqa: E402
 
 check = Checks()
 
@@ -150,6 +152,25 @@ def run(s):
     check(code == 200 and s.status("bob@example.org") == ["unsubscribed"], "page button unsubscribes")
     check(("unsubscribe", "web: unsubscribe page") in s.events("unsubscribe"),
           f"event says page: {s.events('unsubscribe')}")
+    # the preferences link of each issue: a page naming the address, whose
+    # button unsubscribes; GET changes nothing
+    m = s.messages("carol@example.org")[0]
+    prefs = re.findall(r"Preferences: (\S+)", m.get_body(("plain",)).get_content())
+    check(prefs and "/preferences/" in prefs[0], f"preferences link {prefs}")
+    if prefs:
+        code, h, body = curl(prefs[0])
+        check(code == 200 and "carol@example.org" in body and "<button" in body,
+              f"preferences page: {code}")
+        check_headers(h, "preferences page")
+        check(s.status("carol@example.org") == ["active"], "preferences GET changes nothing")
+        code, h, body = curl("-d", "List-Unsubscribe=One-Click", prefs[0].rsplit(".", 1)[0] + ".x")
+        check(code == 403, f"forged preferences token: {code}")
+        code, h, body = curl("-d", "List-Unsubscribe=One-Click&via=preferences+page", prefs[0])
+        check(code == 200 and s.status("carol@example.org") == ["unsubscribed"],
+              f"preferences button: {code}")
+        check(("unsubscribe", "web: preferences page") in s.events("unsubscribe"),
+              f"event {s.events('unsubscribe')}")
+        s.herald("subscribers", "add", "carol@example.org", "--resubscribe")
     p = s.herald("subscribers", "show", "ann@example.org")
     check(re.search(r"unsubscribe\s+web: one-click", p.stdout), f"subscribers show: {p.stdout}")
 
@@ -275,6 +296,63 @@ def run(s):
     check(len(s.messages("bob@example.org")) == 1, "bob (unsubscribed) gets no issue 2")
     check(len(s.messages("carol@example.org")) == 2, "carol gets issue 2")
     check(len(s.messages("Dee@Example.org")) == 3, "dee (confirmed) gets issue 2")
+
+    # The daemon serves the same endpoint, and again after a reload.
+    check(s.stop_web() == 0, "herald web stops")
+    e = dict(os.environ)
+    e.pop("HERALD_CONFIG", None)
+    with open(s.web_log, "a") as log:
+        d = subprocess.Popen([HERALD, "-c", os.path.join(s.dir, "herald.yml"), "daemon"],
+                             stdout=log, stderr=log, env=e)
+    try:
+        check(wait_listening(s.web_port, d), "the daemon listens on web.listen")
+        carol_url = unsubscribe_url(s.messages("carol@example.org")[0])
+        code, h, body = curl(carol_url)
+        check(code == 200 and s.status("carol@example.org") == ["active"], f"daemon GET: {code}")
+        d.send_signal(signal.SIGHUP)
+        time.sleep(1.5)
+        check(wait_listening(s.web_port, d), "the daemon listens after a reload")
+        code, h, body = curl("-d", "List-Unsubscribe=One-Click", carol_url)
+        check(code == 200 and s.status("carol@example.org") == ["unsubscribed"],
+              f"daemon one-click after a reload: {code} {s.status('carol@example.org')}")
+        d.terminate()
+        check(d.wait(30) == 0, "the daemon exits 0 on SIGTERM")
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+
+    # web.templates: a page template there replaces the shipped one;
+    # config check compiles it.
+    tpl = os.path.join(s.dir, "tpl")
+    os.makedirs(tpl)
+    with open(os.path.join(tpl, "page.html.mustache"), "w") as f:
+        f.write("<p>custom {{heading}} {{#form}}<form method=post>"
+                "{{#fields}}<input name={{name}} value={{value}}>{{/fields}}"
+                "</form>{{/form}}</p>\n")
+    s.config(s.smtp.port, extra_web="  templates: tpl\n")
+    p = s.herald("config", "check")
+    check(p.returncode == 0 and "templates from" in p.stdout, f"config check: {p.stdout} {p.stderr}")
+    s.start_web()
+    code, h, body = curl(unsubscribe_url(s.messages("Dee@Example.org")[-1]))
+    check(code == 200 and body.startswith("<p>custom Unsubscribe?"), f"custom page: {body[:200]}")
+    check_headers(h, "custom page")
+    s.stop_web()
+    with open(os.path.join(tpl, "welcome.txt.mustache"), "w") as f:
+        f.write("{{#broken}}\n")
+    p = s.herald("config", "check")
+    check(p.returncode == 2 and "welcome.txt.mustache" in p.stderr, f"broken template: {p.stderr}")
+
+
+def wait_listening(port, proc, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 if __name__ == "__main__":
