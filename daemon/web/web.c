@@ -913,6 +913,10 @@ web_start(const struct config *running, char **err)
 		goto fail;
 	}
 	w->prefix = base_path(cfg->web.base_url);
+	if (cfg->web.base_url && strncmp(cfg->web.base_url, "https://", 8) != 0)
+		log_warn("web: base_url %s is not https: links travel in the "
+		    "clear; outside testing, serve herald behind a TLS proxy "
+		    "(docs/web.md)", cfg->web.base_url);
 	if ((w->page = confirm_template(cfg, PAGE_TEMPLATE, TMPL_ESCAPE_HTML,
 	    err)) == NULL)
 		goto fail;
@@ -953,10 +957,6 @@ web_start(const struct config *running, char **err)
 	}
 	di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	w->port = di ? di->port : 0;
-	if (cfg->web.base_url && strncmp(cfg->web.base_url, "https://", 8) != 0)
-		log_warn("web: base_url %s is not https: links travel in the "
-		    "clear; outside testing, serve herald behind a TLS proxy "
-		    "(docs/web.md)", cfg->web.base_url);
 	return w;
 fail:
 	web_stop(w);
