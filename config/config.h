@@ -197,6 +197,19 @@ char		*schedule_describe(const struct schedule *, const char *text);
 void		 schedule_time_local(time_t t, const char *tz, char *out,
 		    size_t outlen);
 
+/*
+ * Runs code in another time zone: tz_use() sets TZ (to ":" tz, "UTC" when
+ * NULL or empty) and calls tzset(), keeping the old value in *t;
+ * tz_restore() puts it back.  The one TZ swap of herald (schedules, dates
+ * in messages); not thread-safe, like localtime itself with TZ changes.
+ */
+struct tz_saved {
+	char	*old;
+	bool	 had;
+};
+void		 tz_use(struct tz_saved *t, const char *tz);
+void		 tz_restore(struct tz_saved *t);
+
 /* The subject used when a newsletter sets none. */
 #define CONFIG_DEFAULT_SUBJECT \
 	"{{newsletter.title}} #{{issue.number}}: {{first_article.title}}"

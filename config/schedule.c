@@ -279,13 +279,8 @@ schedule_parse(const char *text, struct schedule *out, const char **why)
 
 /* ---- next run ---- */
 
-struct tzsave {
-	char	*old;
-	bool	 had;
-};
-
-static void
-tz_push(struct tzsave *t, const char *tz)
+void
+tz_use(struct tz_saved *t, const char *tz)
 {
 	const char *old = getenv("TZ");
 	char *v;
@@ -298,8 +293,8 @@ tz_push(struct tzsave *t, const char *tz)
 	tzset();
 }
 
-static void
-tz_pop(struct tzsave *t)
+void
+tz_restore(struct tz_saved *t)
 {
 	if (t->had)
 		setenv("TZ", t->old, 1);
@@ -307,6 +302,7 @@ tz_pop(struct tzsave *t)
 		unsetenv("TZ");
 	tzset();
 	free(t->old);
+	t->old = NULL;
 }
 
 static int
@@ -342,17 +338,19 @@ day_matches(const struct schedule *s, int y, int m, int d)
 
 /*
  * The earliest instant after `after` whose local wall time is y-m-d h:mi.
- * A wall time that happens twice (autumn) has two instants an hour apart;
- * one that does not happen (spring gap) gives mktime's shifted instant.
- * Returns -1 when none is after `after`.
+ * A wall time that happens twice (autumn) has two instants, as far apart
+ * as the change (an hour; 30 minutes on Lord Howe Island; two hours at
+ * Troll): every instant within two hours of mktime's answer, in 15-minute
+ * steps, is tried.  One that does not happen (spring gap) gives mktime's
+ * shifted instant.  Returns -1 when none is after `after`.
  */
 static time_t
 wall_to_time(int y, int m, int d, int h, int mi, time_t after)
 {
 	struct tm tm = { 0 };
-	time_t t, cand[3], best = -1;
+	time_t t, best = -1;
 	bool exists = false;
-	int i;
+	int k;
 
 	tm.tm_year = y - 1900;
 	tm.tm_mon = m - 1;
@@ -362,54 +360,63 @@ wall_to_time(int y, int m, int d, int h, int mi, time_t after)
 	tm.tm_isdst = -1;
 	if ((t = mktime(&tm)) == (time_t)-1)
 		return -1;
-	cand[0] = t - 3600;
-	cand[1] = t;
-	cand[2] = t + 3600;
-	for (i = 0; i < 3; i++) {
+	for (k = -8; k <= 8; k++) {
+		time_t c = t + (time_t)k * 900;
 		struct tm lt;
 
-		if (localtime_r(&cand[i], &lt) == NULL)
+		if (localtime_r(&c, &lt) == NULL)
 			continue;
 		if (lt.tm_year != y - 1900 || lt.tm_mon != m - 1 ||
 		    lt.tm_mday != d || lt.tm_hour != h || lt.tm_min != mi)
 			continue;
 		exists = true;
-		if (cand[i] > after && (best == -1 || cand[i] < best))
-			best = cand[i];
+		if (c > after && (best == -1 || c < best))
+			best = c;
 	}
 	if (!exists && t > after)
 		best = t;
 	return best;
 }
 
+/*
+ * `every P`: the local wall times that are multiples of P counted from
+ * local midnight of 1970-01-01 (every 6h: 00:00, 06:00, 12:00, 18:00 in the
+ * newsletter's zone, summer and winter alike).  Each candidate wall time is
+ * turned into an instant by wall_to_time(); one that happened already (the
+ * second pass through an autumn hour) is skipped.
+ */
 static time_t
 next_every(const struct schedule *s, time_t after)
 {
 	struct tm tm;
-	time_t local, next;
-	long off;
+	time_t local, t;
+	int i;
 
-	/* aligned to multiples of the period counted from local midnight
-	 * of 1970-01-01: every 6h runs at 00:00, 06:00, 12:00, 18:00 */
 	localtime_r(&after, &tm);
-	off = tm.tm_gmtoff;
-	local = after + off;
-	next = local - (local % s->period) + s->period - off;
-	if (next <= after)
-		next += s->period;
-	return next;
+	local = after + tm.tm_gmtoff;
+	local = local - (local % s->period) + s->period;
+	for (i = 0; i < 16; i++, local += s->period) {
+		struct tm w;
+
+		gmtime_r(&local, &w);
+		t = wall_to_time(w.tm_year + 1900, w.tm_mon + 1, w.tm_mday,
+		    w.tm_hour, w.tm_min, after);
+		if (t != -1)
+			return t;
+	}
+	return after + s->period;	/* not reached */
 }
 
 time_t
 schedule_next(const struct schedule *s, const char *tz, time_t after)
 {
-	struct tzsave save;
+	struct tz_saved save;
 	struct tm now;
 	time_t result = (time_t)-1;
 	int y, m, d, h, mi, days;
 	bool first = true;
 
-	tz_push(&save, tz);
+	tz_use(&save, tz);
 	if (s->every) {
 		result = next_every(s, after);
 		goto out;
@@ -448,21 +455,21 @@ schedule_next(const struct schedule *s, const char *tz, time_t after)
 		}
 	}
 out:
-	tz_pop(&save);
+	tz_restore(&save);
 	return result;
 }
 
 void
 schedule_time_local(time_t t, const char *tz, char *out, size_t outlen)
 {
-	struct tzsave save;
+	struct tz_saved save;
 	struct tm tm;
 
-	tz_push(&save, tz);
+	tz_use(&save, tz);
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(out, outlen, "%Y-%m-%d %H:%M %Z", &tm) == 0)
 		snprintf(out, outlen, "?");
-	tz_pop(&save);
+	tz_restore(&save);
 }
 
 /* ---- description ---- */

@@ -62,20 +62,13 @@ static const char *const months[] = {
 void
 render_date(time_t t, const char *tz, char *out, size_t outlen)
 {
-	char *old = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
+	struct tz_saved saved;
 	struct tm tm;
 
-	setenv("TZ", tz && *tz ? tz : "UTC", 1);
-	tzset();
+	tz_use(&saved, tz);
 	if (localtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
-	if (old) {
-		setenv("TZ", old, 1);
-		free(old);
-	} else {
-		unsetenv("TZ");
-	}
-	tzset();
+	tz_restore(&saved);
 	snprintf(out, outlen, "%d %s %d", tm.tm_mday,
 	    months[tm.tm_mon >= 0 && tm.tm_mon < 12 ? tm.tm_mon : 0],
 	    tm.tm_year + 1900);

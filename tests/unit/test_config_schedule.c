@@ -210,6 +210,79 @@ test_next_zone_dst(void **state)
 	free(saved);
 }
 
+/*
+ * Issue 12: more zones across their changes, leap days and `every`.
+ * 2026: London springs forward 03-29 01:00 UTC and falls back 10-25 01:00
+ * UTC; New York 03-08 07:00 UTC and 11-01 06:00 UTC; Lord Howe (+10:30,
+ * +11:00 in summer, a 30-minute change) falls back 04-05 02:00 -> 01:30
+ * local and springs forward 10-04 02:00 -> 02:30; Kathmandu is +05:45 all
+ * year.
+ */
+static void
+test_next_zones_more(void **state)
+{
+	(void)state;
+	/* New York: 02:30 does not exist on 03-08 (runs 03:30 EDT) ... */
+	expect_next("30 2 * * *", "America/New_York", utc(2026, 3, 7, 12, 0),
+	    utc(2026, 3, 8, 7, 30));
+	expect_next("30 2 * * *", "America/New_York", utc(2026, 3, 8, 7, 30),
+	    utc(2026, 3, 9, 6, 30));
+	/* ... and 01:30 happens twice on 11-01: once, at the first (EDT) */
+	expect_next("30 1 * * *", "America/New_York", utc(2026, 10, 31, 12, 0),
+	    utc(2026, 11, 1, 5, 30));
+	expect_next("30 1 * * *", "America/New_York", utc(2026, 11, 1, 5, 30),
+	    utc(2026, 11, 2, 6, 30));
+	expect_next("0 7 * * *", "America/New_York", utc(2026, 7, 10, 0, 0),
+	    utc(2026, 7, 10, 11, 0));
+	/* Lord Howe, 30-minute DST: 01:45 twice on 04-05, 30 minutes apart */
+	expect_next("45 1 * * *", "Australia/Lord_Howe", utc(2026, 4, 4, 12, 0),
+	    utc(2026, 4, 4, 14, 45));
+	expect_next("45 1 * * *", "Australia/Lord_Howe", utc(2026, 4, 4, 14, 45),
+	    utc(2026, 4, 5, 15, 15));
+	/* 02:15 does not exist on 10-04: the shifted time, 02:45 (+11) */
+	expect_next("15 2 * * *", "Australia/Lord_Howe", utc(2026, 10, 3, 12, 0),
+	    utc(2026, 10, 3, 15, 45));
+	expect_next("0 7 * * *", "Australia/Lord_Howe", utc(2026, 7, 1, 0, 0),
+	    utc(2026, 7, 1, 20, 30));
+	expect_next("0 7 * * *", "Australia/Lord_Howe", utc(2026, 12, 1, 0, 0),
+	    utc(2026, 12, 1, 20, 0));
+	/* Kathmandu, +05:45 */
+	expect_next("0 7 * * *", "Asia/Kathmandu", utc(2026, 1, 10, 0, 0),
+	    utc(2026, 1, 10, 1, 15));
+	expect_next("0 0 * * *", "Asia/Kathmandu", utc(2026, 1, 10, 0, 0),
+	    utc(2026, 1, 10, 18, 15));
+	/* leap days: 2028 and 2032 are leap years, 2100 is not */
+	expect_next("0 0 29 2 *", "UTC", utc(2028, 3, 1, 0, 0),
+	    utc(2032, 2, 29, 0, 0));
+	expect_next("0 0 29 2 *", "UTC", utc(2099, 3, 1, 0, 0),
+	    utc(2104, 2, 29, 0, 0));
+	expect_next("0 9 29 2 *", "Europe/London", utc(2028, 1, 1, 0, 0),
+	    utc(2028, 2, 29, 9, 0));
+	expect_next("0 0 * * *", "UTC", utc(2028, 2, 28, 12, 0),
+	    utc(2028, 2, 29, 0, 0));
+	expect_next("0 0 1 3 *", "Asia/Kathmandu", utc(2028, 2, 1, 0, 0),
+	    utc(2028, 2, 29, 18, 15));
+	/* every: aligned to local midnight, in local wall time */
+	expect_next("every 6h", "Asia/Kathmandu", utc(2026, 1, 10, 0, 0),
+	    utc(2026, 1, 10, 0, 15));
+	expect_next("every 6h", "Australia/Lord_Howe", utc(2026, 7, 1, 0, 0),
+	    utc(2026, 7, 1, 1, 30));
+	/* across London's spring change: 06:00 is BST (05:00 UTC) */
+	expect_next("every 6h", "Europe/London", utc(2026, 3, 29, 0, 30),
+	    utc(2026, 3, 29, 5, 0));
+	/* and its autumn one: 06:00 is GMT again */
+	expect_next("every 6h", "Europe/London", utc(2026, 10, 25, 0, 30),
+	    utc(2026, 10, 25, 6, 0));
+	expect_next("every 1d", "America/New_York", utc(2026, 3, 8, 4, 0),
+	    utc(2026, 3, 8, 5, 0));
+	expect_next("every 1d", "America/New_York", utc(2026, 3, 8, 5, 0),
+	    utc(2026, 3, 9, 4, 0));
+	expect_next("every 15m", "Asia/Kathmandu", utc(2026, 1, 10, 0, 1),
+	    utc(2026, 1, 10, 0, 15));
+	expect_next("every 1m", "UTC", utc(2026, 1, 10, 0, 0),
+	    utc(2026, 1, 10, 0, 1));
+}
+
 static void
 expect_describe(const char *expr, const char *want)
 {
@@ -264,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_cron_parse),
 		cmocka_unit_test(test_next_utc),
 		cmocka_unit_test(test_next_zone_dst),
+		cmocka_unit_test(test_next_zones_more),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_tz_valid),
 	};
