@@ -461,7 +461,11 @@ confirm(struct web *w, struct MHD_Connection *c, const char *token,
 			rq->name = res.name;
 			res.email = res.name = NULL;
 		}
-		/* FALLTHROUGH */
+		pg.kind = PAGE_CONFIRMED;
+		pg.heading = "You are subscribed";
+		pg.message = "Thank you for confirming. The next issue will be "
+		    "in your inbox.";
+		break;
 	case SUB_UNCHANGED:
 		pg.kind = PAGE_CONFIRMED;
 		pg.heading = "You are subscribed";
@@ -773,6 +777,9 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(rq);
 	*con_cls = NULL;
 }
+
+static void mhd_log(void *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
