@@ -6,7 +6,9 @@
 
 Runs `dovecot -F` with a config of its own under tmpdir (base_dir, state,
 log, a passwd-file with the one user, mail_location=maildir:...), listening
-on 127.0.0.1 only, plaintext IMAP and POP3 on free ports, no TLS.  As root
+on 127.0.0.1 only, plaintext IMAP and POP3 on free ports; with tls=True
+also IMAPS and POP3S with a self-signed certificate for 127.0.0.1 made by
+openssl (.cert is its PEM file, to trust through SSL_CERT_FILE).  As root
 it keeps Dovecot's own unprivileged users (dovecot, dovenull) for its
 processes and stores the mail as `nobody`; as another user everything runs
 as that user.  stop() ends it (SIGTERM to the master, which it started).
@@ -29,8 +31,12 @@ def _free_port():
 
 
 class DovecotServer:
-    def __init__(self, tmp, user, password):
+    def __init__(self, tmp, user, password, tls=False):
         self.tmp = os.path.abspath(tmp)
+        self.tls = tls
+        self.imaps_port = _free_port() if tls else 0
+        self.pop3s_port = _free_port() if tls else 0
+        self.cert = os.path.join(self.tmp, "cert.pem")
         self.user = user
         self.password = password
         self.proc = None
@@ -54,6 +60,16 @@ class DovecotServer:
         with open(os.path.join(self.tmp, "passwd"), "w") as f:
             f.write(f"{self.user}:{{PLAIN}}{self.password}:{uid}:{gid}::"
                     f"{self.tmp}/home::\n")
+        ssl = "ssl = no"
+        if self.tls:
+            key = os.path.join(self.tmp, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", key, "-out", self.cert, "-days", "2",
+                            "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                           check=True, capture_output=True)
+            os.chmod(key, 0o644)
+            ssl = f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{key}"
         conf = os.path.join(self.tmp, "dovecot.conf")
         with open(conf, "w") as f:
             f.write(f"""# written by tests/dovecot_server.py
@@ -63,7 +79,7 @@ log_path = {self.tmp}/dovecot.log
 instance_name = herald-test-{os.getpid()}
 protocols = imap pop3
 listen = 127.0.0.1
-ssl = no
+{ssl}
 auth_mechanisms = plain login
 disable_plaintext_auth = no
 default_internal_user = {internal}
@@ -90,7 +106,8 @@ service imap-login {{
     port = {self.imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imaps_port}
   }}
 }}
 service pop3-login {{
@@ -100,7 +117,8 @@ service pop3-login {{
     port = {self.pop3_port}
   }}
   inet_listener pop3s {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.pop3s_port}
   }}
 }}
 service submission-login {{

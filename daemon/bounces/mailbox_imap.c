@@ -57,7 +57,8 @@ im_open(struct mailbox *mb, const char *password, char **err)
 	}
 	mb->conn = im;
 	mailimap_set_timeout(im, mb->timeout);
-	r = mb->tls ? mailimap_ssl_connect(im, mb->host, mb->port) :
+	r = mb->tls ? mailimap_ssl_connect_with_callback(im, mb->host,
+	    mb->port, mailbox_tls_sni, mb->host) :
 	    mailimap_socket_connect(im, mb->host, mb->port);
 	if (r != MAILIMAP_NO_ERROR && r != MAILIMAP_NO_ERROR_AUTHENTICATED &&
 	    r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
@@ -66,6 +67,14 @@ im_open(struct mailbox *mb, const char *password, char **err)
 		mailimap_free(im);	/* no session to log out of */
 		mb->conn = NULL;
 		return r;
+	}
+	if (mb->tls && mailbox_tls_verify(mb, im->imap_stream, err) == -1) {
+		char *e = xasprintf("imap %s", *err);
+
+		free(*err);
+		*err = e;
+		r = -1;
+		goto fail;
 	}
 	if ((r = mailimap_login(im, mb->user, password)) != MAILIMAP_NO_ERROR) {
 		r = imap_err(mb, "login", r == MAILIMAP_ERROR_STREAM ? r :

@@ -34,6 +34,14 @@ struct mailbox {
 	bool		 processed_ok;	/* the Processed folder exists */
 };
 
+struct mailstream_ssl_context;
+struct _mailstream;
+/* For imaps/pop3s (mailbox_tls.c): sets SNI to host (a libetpan connect
+ * callback); verifies the server's chain and name after the handshake: 0,
+ * or -1 with *err. */
+void	mailbox_tls_sni(struct mailstream_ssl_context *, void *host);
+int	mailbox_tls_verify(struct mailbox *, struct _mailstream *, char **err);
+
 extern const struct mailbox_backend mailbox_maildir_backend;
 extern const struct mailbox_backend mailbox_imap_backend;
 extern const struct mailbox_backend mailbox_pop3_backend;

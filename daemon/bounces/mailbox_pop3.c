@@ -50,11 +50,20 @@ pop_open(struct mailbox *mb, const char *password, char **err)
 	}
 	mb->conn = p;
 	mailpop3_set_timeout(p, mb->timeout);
-	r = mb->tls ? mailpop3_ssl_connect(p, mb->host, mb->port) :
+	r = mb->tls ? mailpop3_ssl_connect_with_callback(p, mb->host,
+	    mb->port, mailbox_tls_sni, mb->host) :
 	    mailpop3_socket_connect(p, mb->host, mb->port);
 	if (r != MAILPOP3_NO_ERROR) {
 		r = pop_err(mb, "connect", r == MAILPOP3_ERROR_STREAM ?
 		    MAILPOP3_ERROR_CONNECTION_REFUSED : r, err);
+		goto fail;
+	}
+	if (mb->tls && mailbox_tls_verify(mb, p->pop3_stream, err) == -1) {
+		char *e = xasprintf("pop3 %s", *err);
+
+		free(*err);
+		*err = e;
+		r = -1;
 		goto fail;
 	}
 	if ((r = mailpop3_user(p, mb->user)) != MAILPOP3_NO_ERROR ||

@@ -38,9 +38,11 @@ def check(cond, what):
         print("FAIL:", what)
 
 
-def herald(*args, timeout=120):
+def herald(*args, timeout=120, env=None):
     e = dict(os.environ)
     e.pop("HERALD_CONFIG", None)
+    e.pop("SSL_CERT_FILE", None)
+    e.update(env or {})
     e["HERALD_TEST_MAILBOX_PASSWORD"] = PASSWORD
     e["HERALD_TEST_WRONG_PASSWORD"] = "nope"
     return subprocess.run([HERALD, "-c", os.path.join(T, "herald.yml")] + list(args),
@@ -107,7 +109,7 @@ def main():
         verp = {r["to"][0].lower(): r["from"] for r in sv.log()}
     check(len(verp) == len(subs), f"sent: {verp}")
 
-    with DovecotServer(os.path.join(T, "dovecot"), USER, PASSWORD) as dv:
+    with DovecotServer(os.path.join(T, "dovecot"), USER, PASSWORD, tls=True) as dv:
         imap = f"imap://{USER}@127.0.0.1:{dv.imap_port}/INBOX"
         dv.deliver("1700000001.M1.t", bounce_text("postfix_dsn_user_unknown.eml", verp["ada@example.org"]))
         dv.deliver("1700000002.M1.t", bounce_text("postfix_dsn_mailbox_full_552.eml", verp["bob@example.net"]))
@@ -160,6 +162,23 @@ def main():
         check(status("rosa@yahoo.com")[0] == "bounced", f"rosa: {status('rosa@yahoo.com')} {p.stdout}")
         check(re.search(r"^pop3 \d+: unknown", p.stdout, re.M), f"pop3 unknown: {p.stdout}")
         check(len(dv.files()) == 1, f"pop3 leaves only the unknown: {dv.files()}")
+
+        # IMAPS and POP3S: the certificate is checked (self-signed: refused,
+        # exit 1, before the password is sent), trusted through SSL_CERT_FILE
+        dv.deliver("1700000008.M1.t", bounce_text("gmail_address_not_found.eml",
+                                                  verp["tom@example.org"]))
+        config(1, f"imaps://{USER}@127.0.0.1:{dv.imaps_port}/INBOX")
+        p = herald("bounces", "check")
+        check(p.returncode == 1 and "not trusted" in p.stderr, f"self-signed imaps: {p.returncode} {p.stderr}")
+        check(status("tom@example.org")[0] == "active", "untrusted server was read")
+        p = herald("bounces", "check", env={"SSL_CERT_FILE": dv.cert})
+        check(p.returncode == 0, f"imaps trusted: {p.returncode} {p.stderr} {p.stdout}")
+        check(status("tom@example.org")[0] == "bounced", f"tom over imaps: {status('tom@example.org')} {p.stdout}")
+        config(1, f"pop3s://{USER}@localhost:{dv.pop3s_port}")
+        p = herald("bounces", "check")
+        check(p.returncode == 1 and "not trusted" in p.stderr, f"self-signed pop3s: {p.returncode} {p.stderr}")
+        p = herald("bounces", "check", "--dry-run", env={"SSL_CERT_FILE": dv.cert})
+        check(p.returncode == 0 and "pop3 " in p.stdout, f"pop3s trusted: {p.returncode} {p.stderr} {p.stdout}")
 
         # refused login: exit 1, says so; nothing read
         config(1, imap, pwenv="HERALD_TEST_WRONG_PASSWORD")
