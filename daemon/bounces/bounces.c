@@ -395,8 +395,7 @@ bounces_check(struct store *st, const struct config *cfg,
 	memset(stats, 0, sizeof(*stats));
 	*err = NULL;
 	if (!cfg->bounces.enabled || cfg->bounces.mailbox == NULL) {
-		*err = xasprintf("no bounces: section in %s (see "
-		    "docs/bounces.md)", cfg->path);
+		*err = xasprintf("no bounces: section in %s", cfg->path);
 		return -1;
 	}
 	if (strncmp(cfg->bounces.mailbox, "maildir:", 8) != 0 &&

@@ -36,7 +36,7 @@ usage(FILE *f)
 	    "else by the recipient it names among the addresses herald mailed in\n"
 	    "the last 60 days; one for an address herald never mailed changes\n"
 	    "nothing.  Processed messages move to the Processed folder (POP3:\n"
-	    "deleted); unknown ones stay.  See docs/bounces.md.\n"
+	    "deleted); unknown ones stay.  See herald.yml(5), BOUNCES.\n"
 	    "\n"
 	    "  --dry-run   change nothing: no subscription, no message moved\n");
 }
@@ -81,7 +81,7 @@ cmd_bounces(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!cli->cfg->bounces.enabled) {
 		log_error("bounces check: no bounces: section in %s (add "
-		    "bounces.mailbox; see docs/bounces.md)", cli->cfg->path);
+		    "bounces.mailbox; see herald.yml(5))", cli->cfg->path);
 		return EXIT_USAGE;
 	}
 	if ((rc = cli_open(cli)) != EXIT_OK)

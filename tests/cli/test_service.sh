@@ -52,7 +52,7 @@ expect_rc 0; [ ! -s out ] && [ ! -s err ] || fail "mandoc lint: $(cat out err)"
 mandoc -T utf8 "$T/stage/share/man/man1/herald.1" | col -b | grep -q "One daemon runs per database" || fail "herald(1) renders"
 
 # --help never points at a file an installed herald does not have
-for c in "" init config subscribers collect inspect preview send-test send daemon status; do
+for c in "" init config subscribers collect inspect preview send-test send daemon status bounces; do
 	run "$HERALD" $c --help
 	! grep -nE "docs/|README|[a-z]\.md\b" out err || fail "herald $c --help names a file of the source tree"
 done
