@@ -24,6 +24,10 @@ apt-get install -y -qq --no-install-recommends \
 # on 127.0.0.1 with a config of their own.
 apt-get install -y -qq --no-install-recommends \
 	dovecot-core dovecot-imapd dovecot-pop3d >/dev/null
+# The web endpoint's browser test (issue 11): headless Chromium driven by
+# chromedriver through Selenium.
+apt-get install -y -qq --no-install-recommends \
+	chromium chromium-driver python3-selenium >/dev/null
 # Debian starts the packaged service: the tests do not use it.
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now dovecot >/dev/null 2>&1 || true
