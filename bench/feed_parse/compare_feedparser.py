@@ -7,8 +7,11 @@ DRIVER is the feed_bench binary (run.sh builds it); it prints herald's
 `inspect` JSON with -j.  Per feed: kind-independent title and link; per
 entry: title, url, guid, published, updated, author, and the text of
 summary and content (tags dropped, entities decoded, whitespace collapsed:
-the two sanitisers keep different markup, the words must agree).
-Differences are printed (-q: only the totals per field).  Exit status 0
+the two sanitisers keep different markup, the words must agree; a block
+element separates words, an inline one does not, so MathML's
+<mi>a</mi><mo>+</mo><mi>b</mi> reads "a+b" as it renders).
+Differences are printed (-q: only the totals per field); the last lines
+give the agreement per field and overall, in percent.  Exit status 0
 always: some differences are deliberate (docs/feeds.md).
 """
 import calendar
@@ -36,13 +39,22 @@ def norm(s):
     return s or None
 
 
+# Elements that start a new line or box (and SVG's labels): their tags
+# separate words; other tags (b, a, span, MathML's mi/mo) do not.
+BLOCK = re.compile(r"</?(p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|blockquote|pre|"
+                   r"table|thead|tbody|tfoot|tr|td|th|caption|figure|figcaption|"
+                   r"section|article|header|footer|aside|nav|main|address|"
+                   r"title|desc|svg|math|img|body|html)\b[^>]*>", re.I)
+
+
 def text(s):
     """The words of an HTML fragment."""
     if s is None:
         return None
     s = re.sub(r"<!--.*?-->", " ", s, flags=re.S)
     s = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", s, flags=re.S | re.I)
-    s = re.sub(r"<[^>]*>", " ", s)
+    s = BLOCK.sub(" ", s)
+    s = re.sub(r"<[^>]*>", "", s)
     return norm(html.unescape(s))
 
 
@@ -148,8 +160,12 @@ def main():
                             path, i, k, a[k], b[k]))
     keys = sorted(set(same) | set(diff))
     for k in keys:
-        print("  %-11s equal %4d  different %4d" % (k, same[k], diff[k]))
-    print("fields equal: %d, different: %d" % (sum(same.values()), sum(diff.values())))
+        n = same[k] + diff[k]
+        print("  %-11s equal %5d  different %4d  agreement %5.1f%%" % (
+            k, same[k], diff[k], 100.0 * same[k] / n if n else 100.0))
+    eq, ne = sum(same.values()), sum(diff.values())
+    print("fields equal: %d, different: %d, agreement %.1f%%" % (
+        eq, ne, 100.0 * eq / (eq + ne) if eq + ne else 100.0))
 
 
 if __name__ == "__main__":

@@ -1052,28 +1052,109 @@ looks_like_html(const char *s)
 	return false;
 }
 
-enum text_type { TT_TEXT, TT_HTML, TT_XHTML, TT_OTHER };
+enum text_type { TT_TEXT, TT_HTML, TT_XHTML, TT_BASE64 };
 
-/* The Atom type (or Atom 0.3 type + mode) of a text construct. */
+/* The type a media type names (Atom 1.0 and 0.3 type attributes). */
 static enum text_type
-text_type(const xmlNode *n, enum text_type dflt)
+media_type(const char *t, enum text_type dflt)
 {
-	const char *t = attr(n, NS_CORE, "type"), *mode = attr(n, NS_CORE, "mode");
+	size_t n;
 
-	if (mode != NULL && ascii_casecmp(mode, "escaped") == 0)
-		return TT_HTML;
-	if (mode != NULL && ascii_casecmp(mode, "base64") == 0)
-		return TT_OTHER;
 	if (t == NULL || *t == '\0')
 		return dflt;
-	if (ascii_casecmp(t, "text") == 0 || ascii_casecmp(t, "text/plain") == 0)
-		return TT_TEXT;
+	n = strlen(t);
 	if (ascii_casecmp(t, "html") == 0 || ascii_casecmp(t, "text/html") == 0)
 		return TT_HTML;
 	if (ascii_casecmp(t, "xhtml") == 0 ||
 	    ascii_casecmp(t, "application/xhtml+xml") == 0)
 		return TT_XHTML;
-	return TT_OTHER;
+	if (ascii_casecmp(t, "text") == 0 || ascii_ncasecmp(t, "text/", 5) == 0)
+		return TT_TEXT;
+	if ((n >= 4 && ascii_casecmp(t + n - 4, "+xml") == 0) ||
+	    (n >= 4 && ascii_casecmp(t + n - 4, "/xml") == 0))
+		return TT_XHTML;	/* XML in line: its children */
+	/* RFC 4287 4.1.3.3: any other media type is base64. */
+	return TT_BASE64;
+}
+
+/* The Atom type (or Atom 0.3 type + mode) of a text construct. */
+static enum text_type
+text_type(const xmlNode *n, enum text_type dflt)
+{
+	const char *mode = attr(n, NS_CORE, "mode");
+
+	if (mode != NULL && ascii_casecmp(mode, "escaped") == 0)
+		return TT_HTML;
+	if (mode != NULL && ascii_casecmp(mode, "base64") == 0)
+		return TT_BASE64;
+	return media_type(attr(n, NS_CORE, "type"), dflt);
+}
+
+/* Base64 (whitespace ignored) into out; -1 when it is not base64. */
+static int
+base64_decode(const char *s, struct buf *out)
+{
+	unsigned acc = 0;
+	int bits = 0, pad = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		int v;
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0)
+			return -1;	/* data after padding */
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+' || c == '-')
+			v = 62;
+		else if (c == '/' || c == '_')
+			v = 63;
+		else
+			return -1;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_addc(out, (char)((acc >> bits) & 0xff));
+		}
+	}
+	return pad > 2 ? -1 : 0;
+}
+
+/*
+ * The decoded text of a base64 text construct and, in *tt, what it is
+ * (the type it names: html, text; another media type is read as HTML when
+ * it looks like it).  NULL when it is not base64 or not UTF-8 text, as
+ * feedparser then keeps it encoded and herald has nothing to show.
+ */
+static char *
+base64_text(const xmlNode *n, enum text_type *tt)
+{
+	struct buf b;
+	char *enc = text_of(n), *r = NULL;
+	const char *t = attr(n, NS_CORE, "type");
+
+	buf_init(&b, FEED_MAX_SIZE);
+	if (base64_decode(enc, &b) == 0 && b.len > 0 &&
+	    memchr(b.data, '\0', b.len) == NULL && utf8_valid(b.data, b.len)) {
+		r = buf_take(&b);
+		*tt = media_type(t, TT_TEXT);
+		if (*tt == TT_BASE64 || *tt == TT_XHTML)
+			*tt = looks_like_html(r) ? TT_HTML : TT_TEXT;
+	}
+	buf_free(&b);
+	free(enc);
+	return r;
 }
 
 static bool
@@ -1113,6 +1194,14 @@ title_of(struct sanitize_ctx *san, const xmlNode *n)
 	enum text_type tt = text_type(n, TT_TEXT);
 	char *raw, *r;
 
+	if (tt == TT_BASE64) {
+		if ((raw = base64_text(n, &tt)) == NULL)
+			return xstrdup("");
+		r = tt == TT_TEXT ? sanitize_collapse(raw) :
+		    sanitize_text_in(san, raw, strlen(raw));
+		free(raw);
+		return r;
+	}
 	if (tt == TT_XHTML || has_element_child(n)) {
 		raw = xhtml_of(n);
 		r = sanitize_text_in(san, raw, strlen(raw));
@@ -1171,31 +1260,54 @@ resolve_at(const struct parser *ps, const xmlNode *n, const char *ref)
 	return r;
 }
 
+/* Escaped plain text as HTML, whitespace collapsed; NULL when empty. */
+static char *
+text_as_html(const char *raw)
+{
+	struct buf b = BUF_INIT;
+	char *r;
+
+	put_html_escaped(&b, raw);
+	r = sanitize_collapse(buf_cstr(&b));
+	buf_free(&b);
+	if (*r == '\0') {
+		free(r);
+		r = NULL;
+	}
+	return r;
+}
+
 /* Sanitised HTML for a summary/content element, or NULL (not usable). */
 static char *
 html_of(const struct parser *ps, const xmlNode *n, enum text_type dflt)
 {
 	enum text_type tt = text_type(n, dflt);
 	char *raw, *base, *r;
-	struct buf b = BUF_INIT;
 
 	if (attr(n, NS_CORE, "src") != NULL && n->children == NULL)
 		return NULL;		/* Atom out-of-line content */
 	switch (tt) {
-	case TT_OTHER:
-		return NULL;
+	case TT_BASE64:
+		if ((raw = base64_text(n, &tt)) == NULL)
+			return NULL;
+		if (tt == TT_TEXT) {
+			r = text_as_html(raw);
+			free(raw);
+			return r;
+		}
+		break;
 	case TT_TEXT:
 		if (!has_element_child(n)) {
 			raw = text_of(n);
-			put_html_escaped(&b, raw);
-			free(raw);
-			raw = sanitize_collapse(buf_cstr(&b));
-			if (*raw == '\0') {
+			/* Outside Atom "plain text" that looks like HTML is
+			 * HTML (feedparser's rule, as for titles). */
+			if (ps->kind == FEED_ATOM || attr(n, NS_CORE, "type") != NULL ||
+			    !looks_like_html(raw)) {
+				r = text_as_html(raw);
 				free(raw);
-				raw = NULL;
+				return r;
 			}
-			buf_free(&b);
-			return raw;
+			break;
 		}
 		raw = xhtml_of(n);
 		break;
@@ -1295,8 +1407,25 @@ enum { P_TITLE_CORE, P_TITLE_DC, P_TITLE_MEDIA, P_TITLE_N };
 enum { P_LINK_TEXT, P_LINK_ALT_HTML, P_LINK_ALT, P_LINK_N };
 enum { P_PUB_CORE, P_PUB_DCTERMS, P_PUB_CREATED, P_PUB_DC, P_PUB_N };
 enum { P_UPD_CORE, P_UPD_DCTERMS, P_UPD_DC, P_UPD_N };
-enum { P_SUM_CORE, P_SUM_DC, P_SUM_ITUNES, P_SUM_MEDIA, P_SUM_N };
-enum { P_CONT_ENCODED, P_CONT_CORE, P_CONT_XHTML, P_CONT_N };
+
+/*
+ * Summary and content elements are kept in document order, since which is
+ * which depends on the order (see pick_bodies).
+ */
+enum body_kind {
+	B_SUMMARY,	/* description, summary, itunes:summary, ... */
+	B_CONTENT,	/* Atom content, content:encoded, fullitem */
+	B_BODY,		/* body, xhtml:body: content that is no "content" */
+};
+
+struct body {
+	const xmlNode	*n;
+	enum body_kind	 kind;
+	enum text_type	 dflt;		/* type when the element names none */
+	int		 depth;		/* 1 inside media:group */
+};
+
+#define MAX_BODIES	16
 enum { P_AUTH_CORE, P_AUTH_DC, P_AUTH_ITUNES, P_AUTH_N };
 
 struct cand {
@@ -1308,12 +1437,20 @@ struct cand {
 	const xmlNode	*guid_link;	/* <guid> that may serve as link */
 	const xmlNode	*pub[P_PUB_N];
 	const xmlNode	*upd[P_UPD_N];
-	const xmlNode	*sum[P_SUM_N];
-	const xmlNode	*cont[P_CONT_N];
+	struct body	 bodies[MAX_BODIES];
+	size_t		 nbodies;
 	const xmlNode	*auth[P_AUTH_N];
 };
 
 #define SET_ONCE(slot, v)	do { if ((slot) == NULL) (slot) = (v); } while (0)
+
+static void
+add_body(struct cand *cd, const xmlNode *n, enum body_kind kind,
+    enum text_type dflt, int depth)
+{
+	if (cd->nbodies < MAX_BODIES)
+		cd->bodies[cd->nbodies++] = (struct body){ n, kind, dflt, depth };
+}
 
 /* An Atom-style <link href=...>: which slot, or -1. */
 static int
@@ -1375,13 +1512,13 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 				    !link_refused(cd, c, href))
 					cd->link[s] = c;
 			} else if (ascii_casecmp(l, "guid") == 0 || ascii_casecmp(l, "id") == 0) {
-				SET_ONCE(cd->id, c);
-				if (ascii_casecmp(l, "guid") == 0) {
-					const char *pl = attr(c, NS_CORE, "isPermaLink");
+				const char *pl = attr(c, NS_CORE, "isPermaLink");
 
-					if (pl == NULL || ascii_casecmp(pl, "true") == 0)
-						SET_ONCE(cd->guid_link, c);
-				}
+				SET_ONCE(cd->id, c);
+				/* A guid or an Atom id is a permalink unless it
+				 * says otherwise (feedparser's rule). */
+				if (pl == NULL || ascii_casecmp(pl, "true") == 0)
+					SET_ONCE(cd->guid_link, c);
 			} else if (ascii_casecmp(l, "pubDate") == 0 ||
 			    ascii_casecmp(l, "published") == 0 || ascii_casecmp(l, "issued") == 0)
 				SET_ONCE(cd->pub[P_PUB_CORE], c);
@@ -1390,12 +1527,16 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 			else if (ascii_casecmp(l, "updated") == 0 ||
 			    ascii_casecmp(l, "modified") == 0 || ascii_casecmp(l, "lastBuildDate") == 0)
 				SET_ONCE(cd->upd[P_UPD_CORE], c);
-			else if (ascii_casecmp(l, "description") == 0 ||
-			    ascii_casecmp(l, "summary") == 0 || ascii_casecmp(l, "tagline") == 0 ||
-			    ascii_casecmp(l, "subtitle") == 0)
-				SET_ONCE(cd->sum[P_SUM_CORE], c);
+			else if (ascii_casecmp(l, "description") == 0)
+				add_body(cd, c, B_SUMMARY, TT_HTML, depth);
+			else if (ascii_casecmp(l, "summary") == 0)
+				add_body(cd, c, B_SUMMARY, TT_TEXT, depth);
 			else if (ascii_casecmp(l, "content") == 0)
-				SET_ONCE(cd->cont[P_CONT_CORE], c);
+				add_body(cd, c, B_CONTENT, TT_TEXT, depth);
+			else if (ascii_casecmp(l, "fullitem") == 0)
+				add_body(cd, c, B_CONTENT, TT_HTML, depth);
+			else if (ascii_casecmp(l, "body") == 0)
+				add_body(cd, c, B_BODY, TT_XHTML, depth);
 			else if (ascii_casecmp(l, "author") == 0)
 				SET_ONCE(cd->auth[P_AUTH_CORE], c);
 			break;
@@ -1409,7 +1550,7 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 				SET_ONCE(cd->upd[P_UPD_DC], c);
 			}
 			else if (ascii_casecmp(l, "description") == 0)
-				SET_ONCE(cd->sum[P_SUM_DC], c);
+				add_body(cd, c, B_SUMMARY, TT_HTML, depth);
 			else if (ascii_casecmp(l, "identifier") == 0)
 				SET_ONCE(cd->id, c);
 			break;
@@ -1423,17 +1564,19 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 			break;
 		case NS_CONTENT:
 			if (ascii_casecmp(l, "encoded") == 0)
-				SET_ONCE(cd->cont[P_CONT_ENCODED], c);
+				add_body(cd, c, B_CONTENT, TT_HTML, depth);
 			break;
 		case NS_ITUNES:
 			if (ascii_casecmp(l, "summary") == 0)
-				SET_ONCE(cd->sum[P_SUM_ITUNES], c);
+				add_body(cd, c, B_SUMMARY, TT_TEXT, depth);
 			else if (ascii_casecmp(l, "author") == 0)
 				SET_ONCE(cd->auth[P_AUTH_ITUNES], c);
 			break;
 		case NS_MEDIA:
+			/* Plain text by the Media RSS spec (YouTube's
+			 * "sawing <to the line>"); feedparser reads HTML. */
 			if (ascii_casecmp(l, "description") == 0)
-				SET_ONCE(cd->sum[P_SUM_MEDIA], c);
+				add_body(cd, c, B_SUMMARY, TT_TEXT, depth);
 			else if (ascii_casecmp(l, "title") == 0)
 				SET_ONCE(cd->title[P_TITLE_MEDIA], c);
 			else if ((ascii_casecmp(l, "group") == 0 ||
@@ -1441,8 +1584,8 @@ collect(const xmlNode *parent, struct cand *cd, int depth)
 				collect(c, cd, depth + 1);
 			break;
 		case NS_XHTML:
-			if (ascii_casecmp(l, "body") == 0 || ascii_casecmp(l, "div") == 0)
-				SET_ONCE(cd->cont[P_CONT_XHTML], c);
+			if (ascii_casecmp(l, "body") == 0)
+				add_body(cd, c, B_BODY, TT_XHTML, depth);
 			break;
 		default:
 			break;
@@ -1472,10 +1615,32 @@ warn_link(const struct parser *ps, const char *where, const char *url)
 	    "not an http or https URL");
 }
 
+/* A permalink guid or Atom id as the link, when it is a web address
+ * (feedparser takes any, such as tag: URIs). */
+static char *
+guid_link(const struct parser *ps, const struct cand *cd)
+{
+	char *raw, *r = NULL;
+
+	if (cd->guid_link == NULL)
+		return NULL;
+	raw = trimmed_text(cd->guid_link);
+	if (ascii_ncasecmp(raw, "http://", 7) == 0 ||
+	    ascii_ncasecmp(raw, "https://", 8) == 0) {
+		r = resolve_at(ps, cd->guid_link, raw);
+		if (!url_is_web(r, false)) {
+			free(r);
+			r = NULL;
+		}
+	}
+	free(raw);
+	return r;
+}
+
 /*
- * The link: <link> text, Atom alternate (HTML first), else a permalink
- * guid; only an http(s) URL (after resolving) is one.  where names the
- * entry or "feed" in warnings.
+ * The link: <link> text, Atom alternate of a web page type, a permalink
+ * guid or Atom id, another alternate (a PDF); only an http(s) URL (after
+ * resolving) is one.  where names the entry or "feed" in warnings.
  */
 static char *
 first_link(const struct parser *ps, struct cand *cd, bool guid_ok,
@@ -1492,6 +1657,10 @@ first_link(const struct parser *ps, struct cand *cd, bool guid_ok,
 		const xmlNode *n = cd->link[i];
 		char *raw;
 
+		/* A permalink guid or id comes before an alternate that is
+		 * not a web page (a PDF), as in feedparser. */
+		if (i == P_LINK_ALT && guid_ok && (r = guid_link(ps, cd)) != NULL)
+			break;
 		if (n == NULL)
 			continue;
 		/* Not collapsed: url_resolve drops the tabs and line breaks
@@ -1509,20 +1678,6 @@ first_link(const struct parser *ps, struct cand *cd, bool guid_ok,
 				/* Relative without a base, or an xml:base
 				 * that is not a web address. */
 				warn_link(ps, where, r);
-				free(r);
-				r = NULL;
-			}
-		}
-		free(raw);
-	}
-	if (r == NULL && guid_ok && cd->guid_link != NULL) {
-		char *raw = trimmed_text(cd->guid_link);
-
-		/* Only a guid that is a web address (feedparser takes any). */
-		if (ascii_ncasecmp(raw, "http://", 7) == 0 ||
-		    ascii_ncasecmp(raw, "https://", 8) == 0) {
-			r = resolve_at(ps, cd->guid_link, raw);
-			if (!url_is_web(r, false)) {
 				free(r);
 				r = NULL;
 			}
@@ -1581,6 +1736,50 @@ field_html(const struct parser *ps, const xmlNode *n, enum text_type dflt,
 	return r;
 }
 
+/*
+ * Which element is the summary and which the content, as feedparser
+ * decides, in document order: a summary-like element (description,
+ * summary, itunes:summary, dc:description, media:description) is the
+ * summary, unless there is one already and no content element came
+ * before it: then it is the content (a podcast's description after its
+ * itunes:summary); a later one at the same depth replaces the summary.
+ * Content (Atom content, content:encoded, fullitem) and body elements:
+ * the first is the content, and the summary when there is none yet (sum
+ * == cont: the caller copies).
+ */
+static void
+pick_bodies(const struct cand *cd, const struct body **sum,
+    const struct body **cont)
+{
+	bool has_content = false;
+
+	*sum = *cont = NULL;
+	for (size_t i = 0; i < cd->nbodies; i++) {
+		const struct body *b = &cd->bodies[i];
+
+		switch (b->kind) {
+		case B_SUMMARY:
+			if (*sum != NULL && !has_content) {
+				has_content = true;
+				if (*cont == NULL)
+					*cont = b;
+			} else if (*sum == NULL || b->depth <= (*sum)->depth ||
+			    *sum == *cont)
+				*sum = b;
+			break;
+		case B_CONTENT:
+			has_content = true;
+			/* FALLTHROUGH */
+		case B_BODY:
+			if (*cont == NULL)
+				*cont = b;
+			if (*sum == NULL)
+				*sum = b;
+			break;
+		}
+	}
+}
+
 static void
 entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e,
     size_t index)
@@ -1612,19 +1811,33 @@ entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e,
 	for (int i = 0; i < P_AUTH_N && e->author == NULL; i++)
 		if (cd.auth[i] != NULL)
 			e->author = person_of(cd.auth[i]);
-	for (int i = 0; i < P_CONT_N && e->content == NULL; i++)
-		if (cd.cont[i] != NULL)
-			e->content = field_html(ps, cd.cont[i],
-			    i == P_CONT_XHTML ? TT_XHTML :
-			    (i == P_CONT_CORE && ps->kind == FEED_ATOM) ? TT_TEXT :
-			    TT_HTML, index, "content");
-	for (int i = 0; i < P_SUM_N && e->summary == NULL; i++)
-		if (cd.sum[i] != NULL)
-			e->summary = field_html(ps, cd.sum[i],
-			    (i == P_SUM_CORE && ps->kind != FEED_ATOM) ||
-			    i == P_SUM_DC ? TT_HTML : TT_TEXT, index, "summary");
+	bool copy = true;
+	{
+		const struct body *sum = NULL, *cont = NULL;
+
+		pick_bodies(&cd, &sum, &cont);
+		/* Content of another media type (base64 data, inline XML)
+		 * is no summary (feedparser copies only text and HTML). */
+		if (cont != NULL) {
+			const char *t = attr(cont->n, NS_CORE, "type");
+
+			copy = t == NULL || ascii_casecmp(t, "text") == 0 ||
+			    ascii_casecmp(t, "html") == 0 ||
+			    ascii_casecmp(t, "xhtml") == 0 ||
+			    ascii_casecmp(t, "text/plain") == 0 ||
+			    ascii_casecmp(t, "text/html") == 0 ||
+			    ascii_casecmp(t, "application/xhtml+xml") == 0;
+		}
+		if (cont != NULL)
+			e->content = field_html(ps, cont->n, cont == sum ?
+			    cont->dflt : cont->kind == B_SUMMARY ? TT_TEXT :
+			    cont->dflt, index, "content");
+		if (sum != NULL && sum != cont)
+			e->summary = field_html(ps, sum->n, sum->dflt, index,
+			    "summary");
+	}
 	/* feedparser gives an entry with only content that content as summary. */
-	if (e->summary == NULL && e->content != NULL)
+	if (e->summary == NULL && e->content != NULL && copy)
 		e->summary = xstrdup(e->content);
 	if (e->guid == NULL && e->url != NULL)
 		e->guid = xstrdup(e->url);
@@ -1656,7 +1869,7 @@ feed_head(const struct parser *ps, const xmlNode *chan, struct feed *f)
 	memset(&cd, 0, sizeof(cd));
 	collect(chan, &cd, 0);
 	f->title = first_title(ps, &cd);
-	f->link = first_link(ps, &cd, false, "feed");
+	f->link = first_link(ps, &cd, true, "feed");
 }
 
 /* Items (RSS, RDF) or entries (Atom) under n, one level deep. */

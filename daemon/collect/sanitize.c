@@ -93,7 +93,7 @@ static const struct element elements[] = {
 	{ "link", EL_DROP, AT_NONE },
 	{ "map", EL_DROP, AT_NONE },
 	{ "mark", EL_KEEP, AT_NONE },
-	{ "math", EL_DROP, AT_NONE },
+	{ "math", 0, AT_NONE },		/* its text is kept: a+b */
 	{ "meta", EL_DROP, AT_NONE },
 	{ "noembed", EL_DROP, AT_NONE },
 	{ "noframes", EL_DROP, AT_NONE },
@@ -118,7 +118,7 @@ static const struct element elements[] = {
 	{ "style", EL_DROP, AT_NONE },
 	{ "sub", EL_KEEP, AT_NONE },
 	{ "sup", EL_KEEP, AT_NONE },
-	{ "svg", EL_DROP, AT_NONE },
+	{ "svg", 0, AT_NONE },		/* its text is kept: <title>, <desc>, <text> */
 	{ "table", EL_KEEP | EL_BLOCK, AT_NONE },
 	{ "tbody", EL_KEEP | EL_BLOCK, AT_NONE },
 	{ "td", EL_KEEP | EL_BLOCK, AT_CELL },
@@ -376,6 +376,27 @@ wrapper_of(htmlDocPtr doc)
 
 /* Marks kept on nodes during one walk (node->_private). */
 #define MARK_OPEN	((void *)1)
+#define MARK_LABEL	((void *)2)	/* an SVG <title>/<desc>: spaced text */
+
+/*
+ * An <svg>, its <title> or <desc>: their text is kept as words of their own (a
+ * chart's "Sales" and "Up 5%"), as feedparser keeps them; an HTML <title>
+ * is dropped.
+ */
+static bool
+svg_label(const xmlNode *n)
+{
+	if (xmlStrcmp(n->name, BAD_CAST "svg") == 0)
+		return true;	/* a picture: its text is not the next word's */
+	if (xmlStrcmp(n->name, BAD_CAST "title") != 0 &&
+	    xmlStrcmp(n->name, BAD_CAST "desc") != 0)
+		return false;
+	for (const xmlNode *p = n->parent; p != NULL &&
+	    p->type == XML_ELEMENT_NODE; p = p->parent)
+		if (xmlStrcmp(p->name, BAD_CAST "svg") == 0)
+			return true;
+	return false;
+}
 
 /*
  * Walks the whole document in order: the wrapper <div>'s tags are not
@@ -404,7 +425,11 @@ walk(struct sanitize_ctx *sc, htmlDocPtr doc, const char *base,
 			const struct element *el = element_find(n->name);
 
 			n->_private = NULL;
-			if (n == wrap || el == NULL ||
+			if (svg_label(n)) {
+				buf_addc(out, ' ');
+				n->_private = MARK_LABEL;
+				descend = true;
+			} else if (n == wrap || el == NULL ||
 			    !(el->flags & (EL_KEEP | EL_DROP))) {
 				descend = true;		/* tag dropped, text kept */
 			} else if (el->flags & EL_DROP) {
@@ -441,6 +466,9 @@ walk(struct sanitize_ctx *sc, htmlDocPtr doc, const char *base,
 					buf_adds(out, "</");
 					buf_adds(out, (const char *)n->name);
 					buf_addc(out, '>');
+					n->_private = NULL;
+				} else if (n->_private == MARK_LABEL) {
+					buf_addc(out, ' ');
 					n->_private = NULL;
 				} else if (text_only) {
 					const struct element *el = element_find(n->name);

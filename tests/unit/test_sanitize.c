@@ -111,7 +111,13 @@ test_dangerous(void **state)
 	check("<img src=\"http://plain.example/a.png\">", NULL, "");
 	check("<unknown>kept</unknown><font color=red>text</font>", NULL, "kepttext");
 	check("a<!-- comment -->b", NULL, "ab");
-	check("<svg><script>alert(1)</script><text>t</text></svg>ok", NULL, "ok");
+	/* SVG and MathML lose their markup, keep their text (issue 13), and
+	 * what is dangerous inside them is still dropped whole. */
+	check("<svg><script>alert(1)</script><style>x</style><text>t</text></svg>ok", NULL, "t ok");
+	check("<p>Chart <svg width=\"9\" onload=\"x()\"><title>Sales</title><desc>Up 5%</desc>"
+	    "<rect width=\"1\"/></svg> end</p>", NULL, "<p>Chart   Sales  Up 5%   end</p>");
+	check("<math><mi>a</mi><mo>+</mo><mi>b</mi></math>", NULL, "a+b");
+	check("<title>page</title>x", NULL, "x");
 	check("<noscript><img src=\"https://t.example/pixel\"></noscript>ok", NULL, "ok");
 	check("<p title=\"x\"><a href=\"https://ok.example/\" onclick=\"x\">ok</a></p>", NULL,
 	    "<p><a href=\"https://ok.example/\">ok</a></p>");
