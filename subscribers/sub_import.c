@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "date.h"
 #include "email.h"
 #include "store_subs.h"
 #include "sub_csv.h"
@@ -196,27 +197,11 @@ trim(char *s)
 	return s;
 }
 
-/* RFC 3339 UTC ("2026-01-02T03:04:05Z") or a date ("2026-01-02"). */
+/* RFC 3339 ("2026-01-02T03:04:05Z") or a date ("2026-01-02"), 1970 on. */
 static int
 parse_time(const char *s, time_t *out)
 {
-	struct tm tm;
-	const char *e;
-
-	memset(&tm, 0, sizeof(tm));
-	e = strptime(s, "%Y-%m-%d", &tm);
-	if (e == NULL)
-		return -1;
-	if (*e == 'T' || *e == 't' || *e == ' ') {
-		e = strptime(e + 1, "%H:%M:%S", &tm);
-		if (e == NULL || (*e != 'Z' && *e != 'z'))
-			return -1;
-		e++;
-	}
-	if (*e != '\0' || tm.tm_year < 70)
-		return -1;
-	*out = timegm(&tm);
-	return *out == (time_t)-1 ? -1 : 0;
+	return date_parse_rfc3339(s, out) == -1 || *out < 0 ? -1 : 0;
 }
 
 static void __attribute__((format(printf, 3, 0)))

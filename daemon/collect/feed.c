@@ -31,8 +31,9 @@
 #include <libxml/xmlerror.h>
 
 #include "buf.h"
+#include "date.h"
 #include "feed.h"
-#include "feed_date.h"
+#include "html.h"
 #include "sanitize.h"
 #include "url.h"
 #include "util.h"
@@ -943,25 +944,6 @@ trimmed_text(const xmlNode *n)
 	return r;
 }
 
-static void
-put_html_escaped(struct buf *b, const char *s)
-{
-	for (;;) {
-		size_t n = strcspn(s, "&<>\"");
-
-		buf_add(b, s, n);
-		s += n;
-		switch (*s) {
-		case '\0': return;
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		default: buf_adds(b, "&quot;"); break;
-		}
-		s++;
-	}
-}
-
 static bool
 html_void(const char *name)
 {
@@ -987,7 +969,8 @@ node_html(const xmlNode *n, struct buf *out, int depth)
 		case XML_TEXT_NODE:
 		case XML_CDATA_SECTION_NODE:
 			if (c->content != NULL)
-				put_html_escaped(out, (const char *)c->content);
+				html_escape_str(out, (const char *)c->content,
+				    HTML_ESC_ATTR);
 			break;
 		case XML_ENTITY_REF_NODE:
 			if (c->children != NULL &&
@@ -1006,7 +989,7 @@ node_html(const xmlNode *n, struct buf *out, int depth)
 					struct buf v = BUF_INIT;
 
 					node_text((const xmlNode *)a, &v, depth + 1);
-					put_html_escaped(out, buf_cstr(&v));
+					html_escape_str(out, buf_cstr(&v), HTML_ESC_ATTR);
 					buf_free(&v);
 				}
 				buf_addc(out, '"');
@@ -1267,7 +1250,7 @@ text_as_html(const char *raw)
 	struct buf b = BUF_INIT;
 	char *r;
 
-	put_html_escaped(&b, raw);
+	html_escape_str(&b, raw, HTML_ESC_ATTR);
 	r = sanitize_collapse(buf_cstr(&b));
 	buf_free(&b);
 	if (*r == '\0') {
@@ -1693,7 +1676,7 @@ first_date(const xmlNode *const *slots, int n, time_t *out)
 	for (int i = 0; i < n; i++)
 		if (slots[i] != NULL) {
 			char *t = trimmed_text(slots[i]);
-			int r = feed_date_parse(t, out);
+			int r = date_parse_feed(t, out);
 
 			free(t);
 			if (r == 0)

@@ -15,6 +15,8 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "date.h"
+#include "html.h"
 #include "sanitize.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -54,27 +56,6 @@ trim(const char *p, size_t *n)
 	return p;
 }
 
-static void
-html_escape(struct buf *b, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		case '\'': buf_adds(b, "&#39;"); break;
-		default: buf_addc(b, s[i]); break;
-		}
-	}
-}
-
-/*
- * Checks the bytes and makes the text uniform: no BOM, LF line ends.
- * Returns a new string (caller frees) or NULL and *err.
- */
 static char *
 normalize(const char *data, size_t len, size_t *outlen, char **err)
 {
@@ -166,7 +147,7 @@ add_para(struct buf *text, struct buf *html, const char *p, size_t n)
 		buf_adds(text, "\n\n");
 	buf_add(text, p, n);
 	buf_adds(html, "<p>");
-	html_escape(html, p, n);
+	html_escape(html, p, n, HTML_ESC_ALL);
 	buf_adds(html, "</p>\n");
 }
 
@@ -230,74 +211,6 @@ parse_txt(struct entry *e, const char *s, size_t len, char **err)
 }
 
 static int
-two(const char *p)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-/* RFC 3339 ("2026-11-24T07:00:00Z", offsets, fractions) or YYYY-MM-DD. */
-static int
-parse_date(const char *s, time_t *out)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h = 0, mi = 0, se = 0, off = 0, oh, om;
-	const char *p;
-
-	if (strlen(s) < 10 || two(s) < 0 || two(s + 2) < 0 || s[4] != '-' ||
-	    (mo = two(s + 5)) < 1 || mo > 12 || s[7] != '-' ||
-	    (d = two(s + 8)) < 1 || d > 31)
-		return -1;
-	y = two(s) * 100 + two(s + 2);
-	p = s + 10;
-	if (*p == 'T' || *p == 't' || *p == ' ') {
-		p++;
-		if ((h = two(p)) < 0 || h > 23 || p[2] != ':' ||
-		    (mi = two(p + 3)) < 0 || mi > 59)
-			return -1;
-		p += 5;
-		if (*p == ':') {
-			if ((se = two(p + 1)) < 0 || se > 60)
-				return -1;
-			p += 3;
-			if (*p == '.' || *p == ',') {
-				p++;
-				while (*p >= '0' && *p <= '9')
-					p++;
-			}
-		}
-		while (*p == ' ')
-			p++;
-		if (*p == 'Z' || *p == 'z')
-			p++;
-		else if (*p == '+' || *p == '-') {
-			if ((oh = two(p + 1)) < 0 || oh > 23)
-				return -1;
-			om = p[3] == ':' ? two(p + 4) : two(p + 3);
-			if (om < 0 || om > 59)
-				return -1;
-			off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-			p += p[3] == ':' ? 6 : 5;
-		}
-	}
-	if (*p != '\0')
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*out = timegm(&tm) - off;
-	return 0;
-}
-
-/*
- * Front matter: the YAML mapping in s[0..n).  line0 is the file line the
- * YAML starts on (for messages).  Fills e; returns 0 or -1 with *err.
- */
-static int
 parse_front(struct entry *e, const char *s, size_t n, int line0, char **err)
 {
 	yaml_parser_t p;
@@ -359,7 +272,7 @@ parse_front(struct entry *e, const char *s, size_t n, int line0, char **err)
 		    strcmp(val, "null") == 0))
 			continue;
 		if (slot == NULL) {
-			if (parse_date(val, &e->published) == -1) {
+			if (date_parse_rfc3339(val, &e->published) == -1) {
 				*err = xasprintf("front matter line %d: date: "
 				    "\"%s\" is not RFC 3339 "
 				    "(2026-11-24T07:00:00Z) or YYYY-MM-DD",
@@ -381,7 +294,7 @@ parse_front(struct entry *e, const char *s, size_t n, int line0, char **err)
 			struct buf b;
 
 			buf_init(&b, 0);
-			html_escape(&b, val, strlen(val));
+			html_escape_str(&b, val, HTML_ESC_ALL);
 			*slot = buf_take(&b);
 		} else
 			*slot = xstrdup(val);

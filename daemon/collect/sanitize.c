@@ -18,6 +18,7 @@
 #include <libxml/tree.h>
 
 #include "buf.h"
+#include "html.h"
 #include "sanitize.h"
 #include "url.h"
 #include "util.h"
@@ -153,29 +154,6 @@ element_find(const xmlChar *name)
 	    sizeof(elements[0]), element_cmp);
 }
 
-static void
-put_escaped(struct buf *b, const char *s, bool attr)
-{
-	const char *p = s;
-
-	for (;;) {
-		const char *q = p;
-
-		while (*q && *q != '&' && *q != '<' && *q != '>' &&
-		    !(attr && *q == '"'))
-			q++;
-		buf_add(b, p, (size_t)(q - p));
-		switch (*q) {
-		case '\0': return;
-		case '&': buf_adds(b, "&amp;"); break;
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		}
-		p = q + 1;
-	}
-}
-
 struct sanitize_ctx {
 	htmlParserCtxtPtr	 html;
 	struct buf		 in;
@@ -241,7 +219,7 @@ put_attr(struct buf *b, const char *name, const char *value)
 	buf_addc(b, ' ');
 	buf_adds(b, name);
 	buf_adds(b, "=\"");
-	put_escaped(b, value, true);
+	html_escape_str(b, value, HTML_ESC_ATTR);
 	buf_addc(b, '"');
 }
 
@@ -419,7 +397,8 @@ walk(struct sanitize_ctx *sc, htmlDocPtr doc, const char *base,
 				if (text_only)
 					buf_adds(out, (const char *)n->content);
 				else
-					put_escaped(out, (const char *)n->content, false);
+					html_escape_str(out, (const char *)n->content,
+					    HTML_ESC_TEXT);
 			}
 		} else if (n->type == XML_ELEMENT_NODE) {
 			const struct element *el = element_find(n->name);
@@ -736,27 +715,6 @@ fast_ref(const char *s, size_t len, size_t i, struct buf *out)
 	return k + 1;
 }
 
-static void
-put_escaped_n(struct buf *b, const char *s, size_t n)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *rep;
-
-		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		default: continue;
-		}
-		buf_add(b, s + start, i - start);
-		buf_adds(b, rep);
-		start = i + 1;
-	}
-	buf_add(b, s + start, n - start);
-}
-
 static bool
 is_ws(char c)
 {
@@ -890,7 +848,7 @@ fast_sanitize(struct sanitize_ctx *sc, const char *s, size_t len,
 
 				if (top->kind == FK_LIST || top->kind == FK_DL)
 					return false;
-				put_escaped_n(out, s + start, i - start);
+				html_escape(out, s + start, i - start, HTML_ESC_TEXT);
 				{
 					size_t mark = out->len;
 
@@ -902,7 +860,7 @@ fast_sanitize(struct sanitize_ctx *sc, const char *s, size_t len,
 						char ch = out->data[mark];
 
 						out->len = mark;
-						put_escaped_n(out, &ch, 1);
+						html_escape(out, &ch, 1, HTML_ESC_TEXT);
 					}
 				}
 				blank = false;
@@ -922,7 +880,7 @@ fast_sanitize(struct sanitize_ctx *sc, const char *s, size_t len,
 			 */
 			if (!blank && (top->kind == FK_LIST || top->kind == FK_DL))
 				return false;
-			put_escaped_n(out, s + start, i - start);
+			html_escape(out, s + start, i - start, HTML_ESC_TEXT);
 		}
 		if (i >= len)
 			break;
@@ -1032,7 +990,7 @@ sanitize_html_in(struct sanitize_ctx *sc, const char *html, size_t len,
 		/* Nothing to parse: what the walk would write, without the parse. */
 		char *t = xstrndup(html, len);
 
-		put_escaped(&out, t, false);
+		html_escape_str(&out, t, HTML_ESC_TEXT);
 		free(t);
 	} else if (fast_ok(sc) && fast_try(sc, html, len, base_url, &out)) {
 		/* Written without a tree. */

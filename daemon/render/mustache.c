@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "html.h"
 #include "xmalloc.h"
 
 #define MAX_DEPTH	100	/* nested sections, partials and blocks */
@@ -1098,31 +1099,6 @@ truthy(const struct tmpl_value *v)
 	}
 }
 
-int
-tmpl_escape_html(struct buf *out, const char *s, size_t n)
-{
-	size_t start = 0;
-
-	if (buf_grow(out, n) == -1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const char *rep;
-
-		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
-		}
-		if (buf_add(out, s + start, i - start) == -1 || buf_adds(out, rep) == -1)
-			return -1;
-		start = i + 1;
-	}
-	return buf_add(out, s + start, n - start);
-}
-
 static int
 interpolate(struct buf *out, const struct tmpl_value *v, bool escape)
 {
@@ -1153,7 +1129,7 @@ interpolate(struct buf *out, const struct tmpl_value *v, bool escape)
 		return 0;
 	}
 	if (escape)
-		return tmpl_escape_html(out, s, n);
+		return html_escape(out, s, n, HTML_ESC_ALL);
 	return buf_add(out, s, n);
 }
 

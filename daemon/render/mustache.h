@@ -140,7 +140,5 @@ void		 tmpl_doc_rewrite_lines(struct tmpl_doc *,
 		    void *arg);
 void		 tmpl_doc_free(struct tmpl_doc *);
 
-/* Appends s[0..n) HTML-escaped (& < > " '). */
-int		 tmpl_escape_html(struct buf *out, const char *s, size_t n);
 
 #endif

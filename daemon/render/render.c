@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "html.h"
 #include "html2text.h"
 #include "mustache.h"
 #include "templates_lookup.h"
@@ -246,7 +247,7 @@ text_to_html(const char *text)
 			n--;
 		if (n) {
 			buf_adds(&b, "<p>");
-			tmpl_escape_html(&b, p, n);
+			html_escape(&b, p, n, HTML_ESC_ALL);
 			buf_adds(&b, "</p>\n");
 		}
 		if (end == NULL)

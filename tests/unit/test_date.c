@@ -7,7 +7,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "feed_date.h"
+#include "date.h"
 #include "util.h"
 
 static void
@@ -16,11 +16,11 @@ check(const char *in, const char *want)
 	time_t t = 0;
 	char got[21];
 
-	if (feed_date_parse(in, &t) != 0)
-		fail_msg("feed_date_parse(\"%s\") failed, want %s", in, want);
+	if (date_parse_feed(in, &t) != 0)
+		fail_msg("date_parse_feed(\"%s\") failed, want %s", in, want);
 	time_rfc3339(t, got);
 	if (strcmp(got, want) != 0)
-		fail_msg("feed_date_parse(\"%s\") = %s, want %s", in, got, want);
+		fail_msg("date_parse_feed(\"%s\") = %s, want %s", in, got, want);
 }
 
 static void
@@ -28,8 +28,8 @@ refuse(const char *in)
 {
 	time_t t = 12345;
 
-	if (feed_date_parse(in, &t) == 0)
-		fail_msg("feed_date_parse(\"%s\") accepted: %lld",
+	if (date_parse_feed(in, &t) == 0)
+		fail_msg("date_parse_feed(\"%s\") accepted: %lld",
 		    in != NULL ? in : "(null)", (long long)t);
 }
 
@@ -122,6 +122,45 @@ test_refused(void **state)
 	refuse("((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((");
 }
 
+/* The strict reader of herald's own inputs (front matter, imports). */
+static void
+test_rfc3339(void **state)
+{
+	static const char *const ok[][2] = {
+		{ "2026-11-24", "2026-11-24T00:00:00Z" },
+		{ "2026-11-24T07:00:00Z", "2026-11-24T07:00:00Z" },
+		{ "2026-11-24t07:00:00z", "2026-11-24T07:00:00Z" },
+		{ "2026-11-24 07:00", "2026-11-24T07:00:00Z" },
+		{ "2026-11-24T07:00:00.123+01:00", "2026-11-24T06:00:00Z" },
+		{ "2026-11-24T07:00:00-0530", "2026-11-24T12:30:00Z" },
+		{ "2024-02-29", "2024-02-29T00:00:00Z" },
+	};
+	static const char *const bad[] = {
+		"", "2026", "2026-11", "20261124", "2026-1", "2026-11-2",
+		"2026-02-30", "2026-11-24T25:00:00Z", "2026-11-24T0700",
+		"2026-11-24T07:00:00 GMT", "Tue, 24 Nov 2026 07:00:00 GMT",
+		"2026-11-24x", "2026-11-24T07:00:00Zjunk",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		time_t t;
+		char got[21];
+
+		if (date_parse_rfc3339(ok[i][0], &t) != 0)
+			fail_msg("date_parse_rfc3339(\"%s\") failed", ok[i][0]);
+		time_rfc3339(t, got);
+		assert_string_equal(got, ok[i][1]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		time_t t;
+
+		if (date_parse_rfc3339(bad[i], &t) == 0)
+			fail_msg("date_parse_rfc3339(\"%s\") accepted", bad[i]);
+	}
+	assert_int_equal(date_parse_rfc3339(NULL, &(time_t){ 0 }), -1);
+}
+
 int
 main(void)
 {
@@ -129,6 +168,7 @@ main(void)
 		cmocka_unit_test(test_rfc822),
 		cmocka_unit_test(test_iso8601),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,14 @@
 /*
- * feed_date: RFC 822 and ISO 8601 family dates into UTC time_t.
+ * date: reading dates into UTC time_t, the one place herald does it: the
+ * feed reader's lenient RFC 822 and ISO 8601 family (date_parse_feed), and
+ * the strict RFC 3339 that folder front matter and subscriber imports take
+ * (date_parse_rfc3339), on the same code.
  */
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
-#include "feed_date.h"
+#include "date.h"
 #include "util.h"
 
 #define DATE_MAX_TOKENS	16
@@ -101,9 +104,13 @@ numeric_zone(const char **pp, long *off)
 	return 0;
 }
 
-/* ISO 8601 / RFC 3339 / W3C-DTF, also "YYYYMMDD[Thhmmss]" and a space for T. */
+/*
+ * ISO 8601 / RFC 3339 / W3C-DTF, also "YYYYMMDD[Thhmmss]" and a space for
+ * T.  strict: RFC 3339 only, as a date ("YYYY-MM-DD") or a date and a time
+ * with seconds optional, and Z or a numeric offset or nothing.
+ */
 static int
-parse_iso(const char *s, time_t *out)
+parse_iso(const char *s, time_t *out, bool strict)
 {
 	struct when w = { 0, 1, 1, 0, 0, 0, 0 };
 	const char *p = s;
@@ -112,6 +119,9 @@ parse_iso(const char *s, time_t *out)
 	if ((w.year = digits(&p, 4)) < 0)
 		return -1;
 	basic = is_digit((unsigned char)*p);
+	if (strict && (basic || p[0] != '-' || !is_digit((unsigned char)p[1]) ||
+	    !is_digit((unsigned char)p[2]) || p[3] != '-'))
+		return -1;	/* a whole date, extended format */
 	if (basic) {
 		if ((w.mon = digits(&p, 2)) < 0 || (w.day = digits(&p, 2)) < 0)
 			return -1;
@@ -128,6 +138,8 @@ parse_iso(const char *s, time_t *out)
 	if ((*p == 'T' || *p == 't' || *p == ' ') && is_digit((unsigned char)p[1])) {
 		p++;
 		if ((w.hour = digits(&p, 2)) < 0)
+			return -1;
+		if (strict && *p != ':')
 			return -1;
 		if (*p == ':')
 			p++;
@@ -153,8 +165,8 @@ parse_iso(const char *s, time_t *out)
 		else if (*p == '+' || *p == '-') {
 			if (numeric_zone(&p, &w.off) < 0)
 				return -1;
-		} else if (ascii_ncasecmp(p, "UTC", 3) == 0 ||
-		    ascii_ncasecmp(p, "GMT", 3) == 0)
+		} else if (!strict && (ascii_ncasecmp(p, "UTC", 3) == 0 ||
+		    ascii_ncasecmp(p, "GMT", 3) == 0))
 			p += 3;
 	}
 	while (*p == ' ')
@@ -400,7 +412,15 @@ parse_rfc822(const char *s, time_t *out)
 }
 
 int
-feed_date_parse(const char *s, time_t *out)
+date_parse_rfc3339(const char *s, time_t *out)
+{
+	if (s == NULL)
+		return -1;
+	return parse_iso(s, out, true);
+}
+
+int
+date_parse_feed(const char *s, time_t *out)
 {
 	char tmp[128];
 	size_t n, i, j;
@@ -428,7 +448,7 @@ feed_date_parse(const char *s, time_t *out)
 	tmp[j] = '\0';
 	if (j >= 4 && is_digit((unsigned char)tmp[0]) &&
 	    is_digit((unsigned char)tmp[1]) && is_digit((unsigned char)tmp[2]) &&
-	    is_digit((unsigned char)tmp[3]) && parse_iso(tmp, out) == 0)
+	    is_digit((unsigned char)tmp[3]) && parse_iso(tmp, out, false) == 0)
 		return 0;
 	return parse_rfc822(tmp, out);
 }
