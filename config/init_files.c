@@ -45,12 +45,16 @@ const char init_config_yml[] =
 	"# breaks the links in mail already sent.\n"
 	"secret_file: secret\n"
 	"\n"
-	"# An HTTP endpoint for one-click unsubscribe and double opt-in links.\n"
+	"# An HTTP endpoint for one-click unsubscribe and double opt-in links,\n"
+	"# served by `herald daemon` (or `herald web`); put it behind a TLS proxy\n"
+	"# (docs/web.md).\n"
 	"#web:\n"
 	"#  listen: 127.0.0.1:8080                # address and port to listen on\n"
 	"#  base_url: https://news.example.org    # what links point at (http:// only for testing)\n"
 	"#  signup: false                         # serve a public signup form\n"
 	"#  confirm_expiry: 7d                    # pending sign-ups expire after this\n"
+	"#  welcome: false                        # a welcome mail after confirming\n"
+	"#  templates: templates                  # page/confirm/welcome overrides (else the shipped ones)\n"
 	"\n"
 	"# A mailbox that receives the bounces sent to bounce_address (below).\n"
 	"#bounces:\n"
@@ -96,7 +100,7 @@ const char init_config_yml[] =
 	"        interval: 15m\n"
 	"      #- feed: https://example.org/feed.xml\n"
 	"      #  interval: 15m\n";
-const size_t init_config_yml_len = 4277;
+const size_t init_config_yml_len = 4540;
 
 const char init_example_article[] =
 	"Russia buys \342\200\230millions\342\200\231 of rockets and shells from North Korea\n"
