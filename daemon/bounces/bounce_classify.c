@@ -50,7 +50,8 @@ static const char *const sender[] = {
 	"sender address", "sender rejected", "sender denied",
 	"sender verify failed", "sender verification", "sender is not",
 	"sender domain", "sender not", "in reply to mail from",
-	"bad sender", "invalid sender", "from address", NULL
+	"bad sender", "invalid sender", "from address", "after mail from",
+	">>> mail from", "domain of sender", NULL
 };
 static const char *const user[] = {
 	"user unknown", "unknown user", "no such user", "user not found",
@@ -82,6 +83,7 @@ static const char *const user[] = {
 	"unknown or illegal alias", "invalid or unknown virtual user",
 	"no account by that name", "not our customer", "user_unknown",
 	"destination addresses were unknown", "not a local address",
+	"recipient name is not recognized", "not listed in the directory",
 	"utilisateur inconnu", "unbekannter benutzer", "unbekannt",
 	"utente inesistente", "usuario desconocido", "no existe",
 	"does not exist", "doesn't exist", NULL

@@ -938,12 +938,33 @@ cut_original(struct buf *text, struct buf *orig)
 	}
 }
 
-/* The first line with a status or reply code, and the one or two lines
- * that continue it, as one line. */
+/*
+ * True when the line s[a..e) introduces the server's reply: it ends with
+ * ':' ("SMTP error from remote mail server after MAIL FROM:<...>:", "The
+ * response from the remote server was:") or is the command of a transcript
+ * (">>> RCPT To:<...>").  Which command failed matters: a reply to MAIL
+ * FROM is about the sender, not the recipient.
+ */
+static bool
+introduces_reply(const char *s, size_t a, size_t e)
+{
+	while (a < e && (s[a] == ' ' || s[a] == '\t'))
+		a++;
+	while (e > a && (s[e - 1] == '\r' || s[e - 1] == ' ' || s[e - 1] == '\t'))
+		e--;
+	if (e == a)
+		return false;
+	return s[e - 1] == ':' || (e - a > 3 && strncmp(s + a, ">>>", 3) == 0);
+}
+
+/* The first line with a status or reply code, with the line that
+ * introduces it (see introduces_reply) and the one or two lines that
+ * continue it, as one line. */
 static char *
 diag_from_text(const char *s, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, prev = 0, prev_end = 0;
+	bool have_prev = false;
 
 	while (i < n) {
 		size_t e = i;
@@ -983,10 +1004,17 @@ diag_from_text(const char *s, size_t n)
 				end = ne;
 			}
 			free(line);
+			if (have_prev && introduces_reply(s, prev, prev_end))
+				i = prev;
 			r = clean_line(s + i, end - i, DIAG_MAX);
 			return r;
 		}
 		free(line);
+		if (e > i && !(e == i + 1 && s[i] == '\r')) {
+			prev = i;
+			prev_end = e;
+			have_prev = true;
+		}
 		i = e + 1;
 	}
 	return NULL;
@@ -999,7 +1027,8 @@ permanence_hint(const char *t)
 	    "permanent fatal", "fatal error", "could not be delivered",
 	    "couldn't be delivered", "wasn't delivered", "was not delivered",
 	    "undeliverable", "delivery has failed", "delivery failed",
-	    "unable to deliver", "failed to deliver", NULL };
+	    "unable to deliver", "failed to deliver", "did not reach",
+	    "was not delivered to", NULL };
 	static const char *const temp[] = { "temporary", "will be retried",
 	    "will retry", "still trying", "will continue", "not yet been delivered",
 	    "delayed", "has not been delivered yet", "will keep trying",
@@ -1091,8 +1120,20 @@ robot_sender(const struct bounce *b, const struct hdrs *h)
 	    lc_has(h->from_display, "postmaster");
 }
 
+/* What auto-replies say in their first lines when their headers do not. */
+static const char *const auto_bodies[] = {
+	"out of the office", "out of office", "on vacation", "on holiday",
+	"on annual leave", "on leave until", "away from the office",
+	"i am away", "i'm away", "i will be away", "currently away",
+	"this is an automated reply", "this is an automatic reply",
+	"this is an automated response", "automatic reply",
+	"auto-reply", "autoreply", "automated response",
+	"abwesend", "nicht im büro", "ausser haus", "außer haus",
+	"absent du bureau", "fuera de la oficina", "fuori ufficio", NULL
+};
+
 static bool
-is_autoreply(const struct bounce *b, const struct hdrs *h)
+is_autoreply(const struct bounce *b, const struct hdrs *h, const char *t)
 {
 	if (h->has_autoreply_hdr)
 		return true;
@@ -1104,6 +1145,14 @@ is_autoreply(const struct bounce *b, const struct hdrs *h)
 	    lc_prefix(b->subject, "auto:") || lc_prefix(b->subject, "ooo ") ||
 	    lc_prefix(b->subject, "ooo:")))
 		return true;
+	/* the opening of the body, for the ones without such headers */
+	if (t && *t) {
+		char *head = xstrndup(t, 600);
+		bool yes = lc_find_any(head, auto_bodies) != NULL;
+
+		free(head);
+		return yes;
+	}
 	return false;
 }
 
@@ -1207,10 +1256,16 @@ verdict_dsn(struct bounce *b, const struct walk *w, const char *text)
 	struct field_cb cb = { dsn_field, dsn_blank, NULL };
 	struct dsn d = { 0 };
 	size_t i;
-	bool any = false, done = false;
+	bool any = false, done = false, sender_phase;
+	char *tctx;
 
 	cb.arg = &d;
 	each_field(w->dsn.data ? w->dsn.data : "", w->dsn.len, &cb);
+	/* Exim's DSN does not say which command failed; its text does */
+	tctx = diag_from_text(text, strlen(text));
+	sender_phase = tctx && (lc_has(tctx, "after mail from") ||
+	    lc_has(tctx, ">>> mail from") || lc_has(tctx, "in reply to mail from"));
+	free(tctx);
 	for (i = 0; i < d.n; i++) {
 		struct dsn_rcpt *r = &d.r[i];
 		const char *addr = r->final ? r->final : r->orig;
@@ -1245,6 +1300,10 @@ verdict_dsn(struct bounce *b, const struct walk *w, const char *text)
 			} else {
 				k = bounce_classify(stp, r->diag, text,
 				    stp ? 0 : '5', &reason);
+				if (k == BOUNCE_HARD && sender_phase && d.n == 1) {
+					k = BOUNCE_SOFT;
+					reason = "sender rejected";
+				}
 				if (k == BOUNCE_UNKNOWN) {
 					k = BOUNCE_SOFT;
 					reason = "permanent failure, reason "
@@ -1444,7 +1503,7 @@ bounce_parse(const char *msg, size_t len, struct bounce *b)
 	    (b->subject && lc_find_any(b->subject, bounce_subjects) &&
 	    (h.null_return_path || lc_find_any(t, bounce_bodies))))
 		verdict_text(b, &h, t, w.text.len);
-	else if (is_autoreply(b, &h)) {
+	else if (is_autoreply(b, &h, t)) {
 		set_verdict(b, BOUNCE_AUTOREPLY, "auto-reply", NULL, NULL);
 		b->format = "auto-reply";
 	} else if (is_unsubscribe(b, &w.text)) {
