@@ -1625,6 +1625,159 @@ tree_depth_check(yaml_document_t *doc)
 	return bad;
 }
 
+/*
+ * Indentation: libyaml says "did not find expected key" or "mapping values
+ * are not allowed in this context" at a line whose key starts in the wrong
+ * column.  This replays the indentation of the lines above it (a stack of
+ * open blocks, as YAML has it) and, when the line matches none, says which
+ * key's block is misaligned and which columns would be right.  Returns a
+ * new message, or NULL when the line's indentation is not the problem.
+ */
+#define INDENT_MAX_LEVELS 64
+
+struct indent_level {
+	size_t		 col;		/* 0-based column of the key */
+	size_t		 line;		/* 1-based line that opened it */
+	bool		 dash;		/* the "- " of a list item */
+	char		 key[40];
+};
+
+/* The key of a line ("url" of "  url: x", "id" of "- id: a"), or "". */
+static void
+line_key(const char *p, const char *end, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	while (p < end && (*p == ' ' || *p == '-'))
+		p++;
+	while (p + n < end && p[n] != ':' && p[n] != ' ' && p[n] != '#' &&
+	    n + 1 < outlen)
+		n++;
+	if (p + n < end && p[n] == ':') {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	} else
+		out[0] = '\0';
+}
+
+static char *
+indent_hint(const char *data, size_t len, size_t bad_line)
+{
+	struct indent_level st[INDENT_MAX_LEVELS];
+	size_t nst = 0, line = 0, i = 0, scalar_col = SIZE_MAX;
+	bool opens = true;	/* the last key line opened a block */
+	char key[40], prevkey[40] = "";
+	size_t prevline = 0, prevcol = 0;
+
+	while (i < len) {
+		const char *p = data + i, *eol = memchr(p, '\n', len - i);
+		const char *end = eol ? eol : data + len;
+		size_t col = 0, kcol;
+		const char *q;
+		bool dash = false;
+
+		line++;
+		i = (size_t)(end - data) + 1;
+		while (p + col < end && p[col] == ' ')
+			col++;
+		if (p + col == end || p[col] == '#' || p[col] == '\r')
+			continue;		/* blank or a comment */
+		if (scalar_col != SIZE_MAX) {	/* inside a | or > block */
+			if (col > scalar_col)
+				continue;
+			scalar_col = SIZE_MAX;
+		}
+		kcol = col;
+		if (p[col] == '-' && (p + col + 1 == end || p[col + 1] == ' ')) {
+			dash = true;
+			for (kcol = col + 1; p + kcol < end && p[kcol] == ' ';
+			    kcol++)
+				;
+		}
+		line_key(p + col, end, key, sizeof(key));
+		if (line == bad_line) {
+			size_t j, lo = SIZE_MAX, hi = SIZE_MAX;
+
+			if (key[0] == '\0')
+				return NULL;
+			for (j = 0; j < nst; j++)
+				if (st[j].col == col)
+					return NULL;	/* a valid column */
+			for (j = 0; j < nst; j++) {
+				if (st[j].col < col)
+					lo = j;
+				else if (hi == SIZE_MAX)
+					hi = j;
+			}
+			if (hi == SIZE_MAX) {
+				/* deeper than every open block */
+				if (opens || prevkey[0] == '\0')
+					return NULL;
+				return xasprintf("`%s:` is indented %zu "
+				    "space%s, more than `%s:` on line %zu, "
+				    "which has a value and so opens no block: "
+				    "indent `%s:` %zu space%s, as `%s:` is, to "
+				    "make it a key of the same mapping", key,
+				    col, col == 1 ? "" : "s", prevkey, prevline,
+				    key, prevcol, prevcol == 1 ? "" : "s",
+				    prevkey);
+			}
+			if (lo == SIZE_MAX || st[lo].dash)
+				return xasprintf("`%s:` is indented %zu "
+				    "space%s, less than `%s:` on line %zu: "
+				    "indent `%s:` %zu space%s, as `%s:` is, to "
+				    "make it a key of the same mapping", key,
+				    col, col == 1 ? "" : "s", st[hi].key,
+				    st[hi].line, key, st[hi].col,
+				    st[hi].col == 1 ? "" : "s", st[hi].key);
+			return xasprintf("`%s:` is indented %zu space%s, which "
+			    "matches no block above it: indent it %zu, as "
+			    "`%s:` on line %zu is, to make it a key of the same "
+			    "mapping, or %zu, as `%s:` on line %zu is, to end "
+			    "that block", key, col, col == 1 ? "" : "s",
+			    st[hi].col, st[hi].key, st[hi].line, st[lo].col,
+			    st[lo].key, st[lo].line);
+		}
+		if (line > bad_line)
+			break;
+		while (nst > 0 && st[nst - 1].col > col)
+			nst--;
+		if ((nst == 0 || st[nst - 1].col < col) &&
+		    nst < INDENT_MAX_LEVELS) {
+			st[nst].col = col;
+			st[nst].line = line;
+			st[nst].dash = dash;
+			memcpy(st[nst].key, key, sizeof(key));
+			nst++;
+		} else if (nst > 0) {
+			st[nst - 1].line = line;
+			st[nst - 1].dash = dash;
+			memcpy(st[nst - 1].key, key, sizeof(key));
+		}
+		if (dash && kcol > col && nst < INDENT_MAX_LEVELS) {
+			st[nst].col = kcol;
+			st[nst].line = line;
+			st[nst].dash = false;
+			memcpy(st[nst].key, key, sizeof(key));
+			nst++;
+		}
+		/* does the line open a block (key: and nothing after)? */
+		q = memchr(p + kcol, ':', (size_t)(end - (p + kcol)));
+		opens = key[0] == '\0' || q == NULL;
+		if (q != NULL && key[0] != '\0') {
+			for (q++; q < end && (*q == ' ' || *q == '\r'); q++)
+				;
+			opens = q == end || *q == '#';
+			if (q < end && (*q == '|' || *q == '>'))
+				scalar_col = kcol;
+		}
+		memcpy(prevkey, key, sizeof(key));
+		prevline = line;
+		prevcol = kcol;
+	}
+	return NULL;
+}
+
 struct config *
 config_load_mem(const char *name, const char *dir, const char *data,
     size_t len, struct diags *d)
@@ -1635,6 +1788,7 @@ config_load_mem(const char *name, const char *dir, const char *data,
 	struct config *cfg = NULL;
 	struct ctx c = { 0 };
 	size_t nerr0 = d->nerrors;
+	char *hint;
 
 	c.file = name;
 	c.d = d;
@@ -1669,7 +1823,20 @@ config_load_mem(const char *name, const char *dir, const char *data,
 			    (int)parser.problem_mark.column + 1, false,
 			    "a tab character: YAML indents with spaces only "
 			    "(replace the tab with spaces)");
-		else
+		else if ((hint = indent_hint(data, len,
+		    parser.problem_mark.line + 1)) != NULL) {
+			size_t col = 0, k = 0, ln = 0;
+
+			/* the misaligned key's column on that line */
+			while (k < len && ln < parser.problem_mark.line)
+				if (data[k++] == '\n')
+					ln++;
+			while (k + col < len && data[k + col] == ' ')
+				col++;
+			diags_add(d, name, (int)parser.problem_mark.line + 1,
+			    (int)col + 1, false, "indentation: %s", hint);
+			free(hint);
+		} else
 			diags_add(d, name, (int)parser.problem_mark.line + 1,
 			    (int)parser.problem_mark.column + 1, false,
 			    "YAML syntax error: %s%s%s", parser.problem ?

@@ -232,4 +232,19 @@ run "$HERALD" -q -c warn.yml subscribers count
 expect_rc 0; [ ! -s err ] || fail "-q subscribers count printed a warning: $(cat err)"
 run "$HERALD" -q -c subj.yml config check
 expect_rc 2; expect_err "subject"
+
+# issue 12: a misaligned key is named, with the columns that would be right
+printf 'smtp:\n  url: smtp://127.0.0.1\n   rate: 5\nnewsletters: []\n' > ind1.yml
+run "$HERALD" -c ind1.yml config check
+expect_rc 2; expect_err "^ind1.yml:3:4: indentation: \`rate:\` is indented 3 spaces, more than \`url:\` on line 2, which has a value and so opens no block: indent \`rate:\` 2 spaces"
+printf 'smtp:\n  url: smtp://127.0.0.1\n rate: 5\n' > ind2.yml
+run "$HERALD" -c ind2.yml config check
+expect_rc 2; expect_err "^ind2.yml:3:2: indentation: \`rate:\` is indented 1 space, which matches no block above it: indent it 2, as \`url:\` on line 2 is, .* or 0, as \`smtp:\` on line 1 is"
+printf 'newsletters:\n  - id: a\n    title: A\n   from: a@example.org\n' > ind3.yml
+run "$HERALD" -c ind3.yml config check
+expect_rc 2; expect_err "^ind3.yml:4:4: indentation: \`from:\` is indented 3 spaces, less than \`title:\` on line 3: indent \`from:\` 4 spaces"
+# other syntax errors keep libyaml's words
+printf 'smtp: [unclosed\n' > syn.yml
+run "$HERALD" -c syn.yml config check
+expect_rc 2; expect_err "^syn.yml:[0-9]+:[0-9]+: YAML syntax error"
 pass
