@@ -936,6 +936,76 @@ partial_get(struct tmpl *root, const char *name, char **err, bool *missing)
 	return p;
 }
 
+/* ---- the names a template uses (config check) ---------------------- */
+
+#define EACH_MAX_SCOPES	32
+#define EACH_MAX_DEPTH	16	/* partials within partials */
+
+struct each {
+	tmpl_name_fn	 fn;
+	void		*arg;
+	const char	*scopes[EACH_MAX_SCOPES];
+	size_t		 nscopes;
+};
+
+static void each_node(struct each *, struct tmpl *, const struct node *,
+    int depth);
+
+static void
+each_kids(struct each *e, struct tmpl *t, const struct node *n, int depth)
+{
+	for (size_t i = 0; i < n->nkids; i++)
+		each_node(e, t, &n->kids[i], depth);
+}
+
+static void
+each_node(struct each *e, struct tmpl *t, const struct node *n, int depth)
+{
+	struct tmpl *p;
+
+	switch (n->kind) {
+	case N_VAR:
+		e->fn(e->arg, n->name.n ? n->name.full : ".", e->scopes,
+		    e->nscopes, t->filename, n->line, n->col);
+		break;
+	case N_SECTION:
+	case N_INVERTED:
+		e->fn(e->arg, n->name.n ? n->name.full : ".", e->scopes,
+		    e->nscopes, t->filename, n->line, n->col);
+		if (n->kind == N_SECTION && e->nscopes < EACH_MAX_SCOPES) {
+			e->scopes[e->nscopes++] = n->name.n ? n->name.full :
+			    ".";
+			each_kids(e, t, n, depth);
+			e->nscopes--;
+		} else
+			each_kids(e, t, n, depth);
+		break;
+	case N_PARTIAL:
+	case N_PARENT:
+		if (!n->dynamic && depth < EACH_MAX_DEPTH &&
+		    (p = partial_get(t->owner, n->name.full, NULL, NULL)) != NULL)
+			each_kids(e, p, &p->root, depth + 1);
+		each_kids(e, t, n, depth);
+		break;
+	case N_BLOCK:
+		each_kids(e, t, n, depth);
+		break;
+	case N_TEXT:
+		break;
+	}
+}
+
+void
+tmpl_each_name(struct tmpl *t, tmpl_name_fn fn, void *arg)
+{
+	struct each e;
+
+	memset(&e, 0, sizeof(e));
+	e.fn = fn;
+	e.arg = arg;
+	each_kids(&e, t, &t->root, 0);
+}
+
 void
 tmpl_free(struct tmpl *t)
 {

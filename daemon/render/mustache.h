@@ -108,6 +108,19 @@ struct tmpl	*tmpl_compile(const char *src, size_t len, const char *filename,
 void		 tmpl_free(struct tmpl *);
 
 /*
+ * Calls fn for every name a variable or section tag of t uses, in the
+ * order written, partials included (those found; not dynamic ones): the
+ * name as written ("." for the implicit iterator), the names of the
+ * sections around it (outermost first; inverted sections push none), and
+ * the file, line and column of the tag.  For `config check`'s typo
+ * warnings.
+ */
+typedef void (*tmpl_name_fn)(void *arg, const char *name,
+		    const char *const *scopes, size_t nscopes, const char *file,
+		    int line, int col);
+void		 tmpl_each_name(struct tmpl *t, tmpl_name_fn fn, void *arg);
+
+/*
  * Renders t against ctx, appending to out.  Slots in ctx render as empty.
  * Returns 0, or -1 when out refused to grow (its size limit) or the render
  * ran past its step limit (runaway partial recursion).

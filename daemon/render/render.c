@@ -726,6 +726,203 @@ digest_check_part(const struct newsletter_conf *nl, int part, char **err)
 	return rc;
 }
 
+/* ---- names herald never sets (config check) --------------------------- */
+
+#define NAMES_MAX_FRAMES	34
+
+struct namecheck {
+	const struct tmpl_value	*root;
+	struct diags		*d;
+	const char		*id;
+	const char		*subject_file;	/* for the subject (no file) */
+	int			 warned;
+};
+
+/* The value of a dotted name in frames (innermost last), or NULL. */
+static const struct tmpl_value *
+name_lookup(const struct tmpl_value *const *frames, size_t nframes,
+    const char *name, bool *dynamic)
+{
+	const struct tmpl_value *v = NULL;
+	const char *p = name, *dot;
+	size_t i, n;
+
+	*dynamic = false;
+	dot = strchr(p, '.');
+	n = dot ? (size_t)(dot - p) : strlen(p);
+	for (i = nframes; i-- > 0 && v == NULL;)
+		if (frames[i]->type == TMPL_MAP)
+			v = tmpl_map_get(frames[i], p, n);
+	while (v != NULL && dot != NULL) {
+		if (v->type == TMPL_SLOT) {
+			*dynamic = true;	/* resolved per reader */
+			return v;
+		}
+		p = dot + 1;
+		dot = strchr(p, '.');
+		n = dot ? (size_t)(dot - p) : strlen(p);
+		v = v->type == TMPL_MAP ? tmpl_map_get(v, p, n) : NULL;
+	}
+	if (v != NULL && v->type == TMPL_SLOT)
+		*dynamic = true;
+	return v;
+}
+
+static size_t
+name_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, row[81];
+
+	if (la > 80 || lb > 80)
+		return 80;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Every dotted name reachable in v (two levels down), into *best. */
+static void
+name_candidates(const struct tmpl_value *v, const char *prefix,
+    const char *name, int depth, char **best, size_t *bestd)
+{
+	for (size_t i = 0; v->type == TMPL_MAP && i < v->n; i++) {
+		char *full = prefix ? xasprintf("%s.%s", prefix, v->keys[i]) :
+		    xstrdup(v->keys[i]);
+		size_t dd = name_distance(name, full);
+
+		if (dd < *bestd) {
+			*bestd = dd;
+			free(*best);
+			*best = xstrdup(full);
+		}
+		if (depth < 2 && v->items[i]->type == TMPL_MAP)
+			name_candidates(v->items[i], full, name, depth + 1,
+			    best, bestd);
+		free(full);
+	}
+}
+
+static void
+name_check(void *arg, const char *name, const char *const *scopes,
+    size_t nscopes, const char *file, int line, int col)
+{
+	struct namecheck *nc = arg;
+	const struct tmpl_value *frames[NAMES_MAX_FRAMES], *v;
+	char *best = NULL;
+	size_t nframes = 0, i, bestd = SIZE_MAX, limit;
+	bool dynamic;
+
+	if (strcmp(name, ".") == 0)
+		return;
+	frames[nframes++] = nc->root;
+	for (i = 0; i < nscopes && nframes < NAMES_MAX_FRAMES; i++) {
+		if (strcmp(scopes[i], ".") == 0)
+			continue;
+		v = name_lookup(frames, nframes, scopes[i], &dynamic);
+		if (v == NULL || dynamic)
+			return;	/* an unknown section is reported itself */
+		if (v->type == TMPL_LIST) {
+			if (v->n == 0)
+				return;	/* nothing to check against */
+			v = v->items[0];
+		}
+		if (v->type == TMPL_MAP)
+			frames[nframes++] = v;
+	}
+	if (name_lookup(frames, nframes, name, &dynamic) != NULL)
+		return;
+	if (strncmp(name, "subscriber.attributes.", 22) == 0)
+		return;
+	for (i = nframes; i-- > 0;)
+		name_candidates(frames[i], NULL, name, 0, &best, &bestd);
+	limit = strlen(name) <= 4 ? 1 : strlen(name) / 3 + 1;
+	if (limit > 3)
+		limit = 3;
+	if (file == NULL || *file == '\0') {	/* the subject, in the config */
+		file = nc->subject_file;
+		line = col = 0;
+	}
+	if (best != NULL && bestd <= limit)
+		diags_add(nc->d, file, line, col, true, "newsletter '%s': "
+		    "{{%s}}: herald never sets %s (did you mean %s?)", nc->id,
+		    name, name, best);
+	else
+		diags_add(nc->d, file, line, col, true, "newsletter '%s': "
+		    "{{%s}}: herald never sets %s, so it is always empty",
+		    nc->id, name, name);
+	nc->warned++;
+	free(best);
+}
+
+int
+digest_check_names(const struct newsletter_conf *nl, const char *cfile,
+    struct diags *d)
+{
+	struct store_article a;
+	struct namecheck nc;
+	int part;
+
+	memset(&a, 0, sizeof(a));
+	a.title = "Title";
+	a.url = "https://example.org/a";
+	a.author = "Author";
+	a.summary = "<p>Summary <a href=\"https://example.org/l\">l</a></p>";
+	a.content = a.summary;
+	a.text = "Text";
+	a.source_title = "Source";
+	a.published = 0;
+	a.has_published = true;
+	memset(&nc, 0, sizeof(nc));
+	nc.d = d;
+	nc.id = nl->id;
+	nc.subject_file = cfile;
+	for (part = 0; part < 3; part++) {
+		struct tmpl_value *ctx = context(nl, &a, 1, 1, 0, part == 1,
+		    true);
+		struct loader l;
+		struct tmpl *t;
+		char *err = NULL;
+
+		memset(&l, 0, sizeof(l));
+		if (part == 2) {
+			struct tmpl_options opt = { TMPL_ESCAPE_NONE, NULL,
+			    NULL, true };
+			const char *src = nl->subject ? nl->subject : "";
+
+			t = tmpl_compile(src, strlen(src), "", &opt, &err);
+		} else
+			t = template_load(&l, part == 0 ? nl->template_text :
+			    nl->template_html, part == 0 ?
+			    "digest.txt.mustache" : "digest.html.mustache",
+			    part == 0 ? TMPL_ESCAPE_NONE : TMPL_ESCAPE_HTML,
+			    &err);
+		if (t != NULL) {
+			nc.root = ctx;
+			tmpl_each_name(t, name_check, &nc);
+		}
+		free(err);
+		tmpl_free(t);
+		loader_free(&l);
+		tmpl_value_free(ctx);
+	}
+	return nc.warned;
+}
+
 int
 digest_render(const struct digest *d, const struct recipient *r,
     struct buf *text, struct buf *html)

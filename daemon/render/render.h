@@ -58,6 +58,15 @@ struct digest	*digest_new_rows(const struct config *, const struct newsletter_co
  * with its partials), 2 the subject.  0, or -1 with *err (caller frees)
  * "file:line:col: message" (the subject: "line:col: message").
  */
+/*
+ * Warnings for names a newsletter's templates (text, HTML, subject) use
+ * that herald never sets, such as {{subscriber.nmae}}, each with the
+ * closest name herald does set ("did you mean subscriber.name?"), added to
+ * d as "file:line:col: warning: ...".  Templates that do not compile are
+ * left to digest_check_part().  Returns the number of warnings.
+ */
+int		 digest_check_names(const struct newsletter_conf *,
+		    const char *cfile, struct diags *d);
 int		 digest_check_part(const struct newsletter_conf *, int part,
 		    char **err);
 

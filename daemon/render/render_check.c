@@ -80,6 +80,8 @@ render_check_templates(const struct config *cfg,
 		}
 		free(err);
 	}
+	if (rc == 0)
+		digest_check_names(nl, cfile, d);
 	free(what);
 	return rc;
 }

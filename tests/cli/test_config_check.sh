@@ -247,4 +247,28 @@ expect_rc 2; expect_err "^ind3.yml:4:4: indentation: \`from:\` is indented 3 spa
 printf 'smtp: [unclosed\n' > syn.yml
 run "$HERALD" -c syn.yml config check
 expect_rc 2; expect_err "^syn.yml:[0-9]+:[0-9]+: YAML syntax error"
+
+# issue 12: a template variable herald never sets is a warning, with the
+# closest one it does set; the shipped templates have none
+mkdir -p tv
+printf 'Hi {{subscriber.nmae}}\n{{#articles}}{{titel}} {{url}} {{source.title}}{{/articles}}\n{{#subscriber.name}}{{subscriber.name}}{{/subscriber.name}} {{subscriber.attributes.city}} {{unsubscribe_url}} {{zzqx}}\n' > tv/t.txt
+cat > tv.yml <<'YML'
+newsletters:
+  - id: a
+    title: A
+    from: a@example.org
+    subject: "{{newsletter.titl}}: {{first_article.title}}"
+    schedule: every 1h
+    templates: { text: tv/t.txt }
+    sources: [{folder: .}]
+YML
+run "$HERALD" -c tv.yml config check
+expect_rc 0 "warnings do not fail the check"
+expect_err "^$T/tv/t.txt:1:4: warning: newsletter 'a': \{\{subscriber.nmae\}\}: herald never sets subscriber.nmae \(did you mean subscriber.name\?\)"
+expect_err "^$T/tv/t.txt:2:14: warning: .*\{\{titel\}\}: herald never sets titel \(did you mean title\?\)"
+expect_err "\{\{zzqx\}\}: herald never sets zzqx, so it is always empty"
+expect_err "tv.yml: warning: newsletter 'a': \{\{newsletter.titl\}\}: .*did you mean newsletter.title"
+[ "$(grep -c warning err)" = 4 ] || { cat err; fail "expected 4 warnings"; }
+run "$HERALD" -q -c tv.yml config check
+expect_rc 0; [ ! -s err ] || fail "-q printed template warnings"
 pass

@@ -49,7 +49,8 @@ awk -v s="$score" 'BEGIN { exit !(s != "" && s < 3.0) }' || fail "exposure level
 # the man pages: clean under mandoc's lint (warnings and above)
 run mandoc -T lint -W warning "$T/stage/share/man/man1/herald.1" "$T/stage/share/man/man5/herald.yml.5"
 expect_rc 0; [ ! -s out ] && [ ! -s err ] || fail "mandoc lint: $(cat out err)"
-mandoc -T utf8 "$T/stage/share/man/man1/herald.1" | col -b | grep -q "One daemon runs per database" || fail "herald(1) renders"
+mandoc -T utf8 "$T/stage/share/man/man1/herald.1" | col -b > herald.1.txt
+grep -q "One daemon runs per database" herald.1.txt || fail "herald(1) renders"
 
 # --help never points at a file an installed herald does not have
 for c in "" init config subscribers collect inspect preview send-test send daemon status bounces; do
