@@ -31,9 +31,12 @@ def _free_port():
 
 
 class DovecotServer:
-    def __init__(self, tmp, user, password, tls=False):
+    def __init__(self, tmp, user, password, tls=False, inbox_prefix=False):
         self.tmp = os.path.abspath(tmp)
         self.tls = tls
+        # inbox_prefix: every folder lives under "INBOX." (as on Courier
+        # and Cyrus), so a top-level CREATE is refused
+        self.inbox_prefix = inbox_prefix
         self.imaps_port = _free_port() if tls else 0
         self.pop3s_port = _free_port() if tls else 0
         self.cert = os.path.join(self.tmp, "cert.pem")
@@ -70,6 +73,10 @@ class DovecotServer:
                            check=True, capture_output=True)
             os.chmod(key, 0o644)
             ssl = f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{key}"
+        namespace = ""
+        if self.inbox_prefix:
+            namespace = ("namespace inbox {\n  prefix = INBOX.\n  separator = .\n"
+                         "  inbox = yes\n}")
         conf = os.path.join(self.tmp, "dovecot.conf")
         with open(conf, "w") as f:
             f.write(f"""# written by tests/dovecot_server.py
@@ -91,6 +98,7 @@ mail_location = maildir:{self.tmp}/mail/%u
 mail_uid = {uid}
 mail_gid = {gid}
 pop3_uidl_format = %f
+{namespace}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.tmp}/passwd

@@ -97,6 +97,7 @@ static const char *const host[] = {
 	"invalid domain", "domain is not valid", "non-existent hosts",
 	"non-existent domain", "nonexistent domain", "dns error: domain",
 	"domain must exist", "mail domain mentioned in email address is unknown",
+	"does not accept mail", "null mx", "nullmx", "accepts no mail",
 	NULL
 };
 static const char *const disabled[] = {
@@ -112,7 +113,8 @@ static const char *const disabled[] = {
 	"discontinued", "user is terminated", "account has expired",
 	"account expired", "mailbox is frozen", "account is locked",
 	"archived recipient", "mailbox has been removed",
-	"account has been deleted", "address has been disabled", NULL
+	"account has been deleted", "address has been disabled",
+	"mail receiving disabled", "has been moved", "no longer exists", NULL
 };
 static const char *const size[] = {
 	"too large", "too big", "size limit", "exceeds the maximum size",

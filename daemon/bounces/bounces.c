@@ -370,14 +370,21 @@ handle(struct ctx *c, const struct bounce *b, struct buf *line, bool *done)
 	return 0;
 }
 
+/*
+ * One message's line: to the report, or to the log, where what changes
+ * nothing (an auto-reply, a message left in the mailbox, seen again at
+ * every poll) is debug.
+ */
 static void
-report(const struct bounces_opts *o, const struct buf *line)
+report(const struct bounces_opts *o, const struct buf *line, bool quiet)
 {
 	if (o->report) {
 		fwrite(line->data, 1, line->len, o->report);
 		fputc('\n', o->report);
 		fflush(o->report);
-	} else
+	} else if (quiet)
+		log_debug("bounces: %s", buf_cstr(line));
+	else
 		log_info("bounces: %s", buf_cstr(line));
 }
 
@@ -425,7 +432,7 @@ bounces_check(struct store *st, const struct config *cfg,
 		struct bounce b;
 		char *data = NULL;
 		size_t len = 0;
-		bool done = false;
+		bool done = false, quiet;
 		int hr;
 
 		if (o->stop && *o->stop)
@@ -435,7 +442,7 @@ bounces_check(struct store *st, const struct config *cfg,
 		if ((hr = mailbox_fetch(mb, ids[i], &data, &len, &e)) != 0) {
 			stats->errors++;
 			buf_printf(&line, "cannot read: %s", e);
-			report(o, &line);
+			report(o, &line, false);
 			buf_free(&line);
 			free(e);
 			e = NULL;
@@ -450,12 +457,14 @@ bounces_check(struct store *st, const struct config *cfg,
 		bounce_parse(data, len, &b);
 		free(data);
 		hr = handle(&c, &b, &line, &done);
+		quiet = b.kind == BOUNCE_UNKNOWN || b.kind == BOUNCE_AUTOREPLY ||
+		    b.kind == BOUNCE_NOTICE;
 		bounce_free(&b);
 		if (hr != STORE_OK) {
 			*err = xasprintf("bounces: database: %s",
 			    hr == STORE_BUSY ? "locked" : store_errmsg(st));
 			rc = hr == STORE_BUSY ? -2 : -1;
-			report(o, &line);
+			report(o, &line, false);
 			buf_free(&line);
 			goto out;
 		}
@@ -466,8 +475,9 @@ bounces_check(struct store *st, const struct config *cfg,
 			buf_printf(&line, " [not moved: %s]", e);
 			free(e);
 			e = NULL;
+			quiet = false;
 		}
-		report(o, &line);
+		report(o, &line, quiet);
 		buf_free(&line);
 	}
 	rc = 0;
@@ -504,11 +514,14 @@ bounces_poll(struct store *st, const struct config *cfg,
 		free(err);
 		return rc;
 	}
-	if (s.messages)
+	if (s.changed || s.errors)
 		log_info("bounces: %ld message%s: %ld hard, %ld soft, "
 		    "%ld complaint(s), %ld unsubscribe(s), %ld ignored, "
 		    "%ld unknown; %ld subscription(s) changed", s.messages,
 		    s.messages == 1 ? "" : "s", s.hard, s.soft, s.complaints,
 		    s.unsubscribes, s.ignored, s.unknown, s.changed);
+	else if (s.messages)
+		log_debug("bounces: %ld message(s), nothing changed (%ld left "
+		    "in the mailbox)", s.messages, s.unknown);
 	return 0;
 }

@@ -126,6 +126,7 @@ mailbox_free(struct mailbox *mb)
 	free(mb->path);
 	free(mb->user);
 	free(mb->host);
+	free(mb->processed);
 	free(mb);
 }
 

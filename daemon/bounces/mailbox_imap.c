@@ -195,6 +195,50 @@ im_fetch(struct mailbox *mb, const char *id, char **data, size_t *len,
 	return 0;
 }
 
+/* True when the server lists a folder of that exact name. */
+static bool
+folder_exists(mailimap *im, const char *name, char *delim)
+{
+	clist *res = NULL;
+	bool yes = false;
+
+	if (mailimap_list(im, "", name, &res) == MAILIMAP_NO_ERROR && res &&
+	    clist_begin(res)) {
+		struct mailimap_mailbox_list *l = clist_content(clist_begin(res));
+
+		yes = true;
+		if (delim)
+			*delim = l->mb_delimiter;
+	}
+	if (res)
+		mailimap_list_result_free(res);
+	return yes;
+}
+
+/*
+ * Finds or makes the folder processed messages go to: "Processed" at the
+ * top, or, on servers whose folders all live under INBOX (Courier, Cyrus:
+ * CREATE "Processed" is refused), "INBOX<delimiter>Processed".
+ */
+static void
+find_processed(struct mailbox *mb)
+{
+	mailimap *im = mb->conn;
+	char delim = '.';
+
+	mb->processed_ok = true;
+	if (folder_exists(im, MAILBOX_PROCESSED, NULL) ||
+	    mailimap_create(im, MAILBOX_PROCESSED) == MAILIMAP_NO_ERROR) {
+		mb->processed = xstrdup(MAILBOX_PROCESSED);
+		return;
+	}
+	if (!folder_exists(im, "INBOX", &delim) || delim == '\0')
+		delim = '.';
+	mb->processed = xasprintf("INBOX%c%s", delim, MAILBOX_PROCESSED);
+	if (!folder_exists(im, mb->processed, NULL))
+		(void)mailimap_create(im, mb->processed);	/* the MOVE tells */
+}
+
 static int
 im_done(struct mailbox *mb, const char *id, char **err)
 {
@@ -206,25 +250,24 @@ im_done(struct mailbox *mb, const char *id, char **err)
 		*err = xasprintf("imap: bad UID %s", id);
 		return -1;
 	}
-	if (!mb->processed_ok) {
-		/* fails when it exists: the COPY/MOVE below tells */
-		(void)mailimap_create(mb->conn, MAILBOX_PROCESSED);
-		mb->processed_ok = true;
-	}
+	if (!mb->processed_ok)
+		find_processed(mb);
 	set = mailimap_set_new_single(uid);
 	if (mb->has_move) {
-		r = mailimap_uid_move(mb->conn, set, MAILBOX_PROCESSED);
+		r = mailimap_uid_move(mb->conn, set, mb->processed);
 		if (r != MAILIMAP_NO_ERROR) {
-			r = imap_err(mb, "uid move to " MAILBOX_PROCESSED, r, err);
+			r = imap_err(mb, "uid move to the Processed folder", r,
+			    err);
 			goto out;
 		}
 	} else {
 		struct mailimap_flag_list *fl;
 		struct mailimap_store_att_flags *sf;
 
-		r = mailimap_uid_copy(mb->conn, set, MAILBOX_PROCESSED);
+		r = mailimap_uid_copy(mb->conn, set, mb->processed);
 		if (r != MAILIMAP_NO_ERROR) {
-			r = imap_err(mb, "uid copy to " MAILBOX_PROCESSED, r, err);
+			r = imap_err(mb, "uid copy to the Processed folder", r,
+			    err);
 			goto out;
 		}
 		fl = mailimap_flag_list_new_empty();

@@ -32,6 +32,9 @@ struct mailbox {
 	void		*conn;		/* mailimap *, mailpop3 * */
 	bool		 has_move, has_uidplus;
 	bool		 processed_ok;	/* the Processed folder exists */
+	char		*processed;	/* IMAP: its name ("Processed", or
+					   "INBOX.Processed" where folders
+					   live under INBOX) */
 };
 
 struct mailstream_ssl_context;

@@ -188,6 +188,18 @@ def main():
         p = herald("bounces", "check")
         check(p.returncode == 1 and "login refused" in p.stderr, f"pop3 wrong password: {p.returncode} {p.stderr}")
 
+    # a server whose folders all live under INBOX. (Courier, Cyrus): the
+    # Processed folder is INBOX.Processed
+    with DovecotServer(os.path.join(T, "dovecot2"), USER, PASSWORD, inbox_prefix=True) as dv:
+        dv.deliver("1700000009.M1.t", bounce_text("qmail_user_unknown.eml", verp["erin@example.com"]))
+        dv.deliver("1700000010.M1.t", bounce_text("personal_reply.eml", "x"))
+        config(1, f"imap://{USER}@127.0.0.1:{dv.imap_port}/INBOX")
+        p = herald("bounces", "check")
+        check(p.returncode == 0 and "not moved" not in p.stdout,
+              f"INBOX. namespace: {p.returncode} {p.stderr} {p.stdout} {dv.log()}")
+        check(len(dv.files("Processed")) == 1 and len(dv.files()) == 1,
+              f"INBOX.Processed: {dv.files('Processed')} {dv.files()}")
+
     # nobody listening: temporary (exit 3)
     config(1, f"imap://{USER}@127.0.0.1:{closed_port()}/INBOX")
     p = herald("bounces", "check")
