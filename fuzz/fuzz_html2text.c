@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct html2text_links links = { NULL, 0, 0 };
+	struct html2text_links links = { .max = 64 };	/* the cap too */
 	struct buf b = BUF_INIT;
 	char *s;
 

@@ -296,6 +296,8 @@ link(struct h2t *h, xmlNode *n, int depth)
 			/* the address is already there */
 		} else if (strlen(u) == tl && memcmp(u, t, tl) == 0) {
 			/* the URL is its own text */
+		} else if (h->links->max && h->links->n >= h->links->max) {
+			h->links->dropped++;	/* the text stays, unreferenced */
 		} else {
 			struct html2text_links *l = h->links;
 

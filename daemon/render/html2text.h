@@ -22,6 +22,9 @@
 struct html2text_links {
 	char	**v;		/* URLs; owned by the struct */
 	size_t	  n, cap;
+	size_t	  max;		/* 0: no limit; else links past it keep
+				   their text but get no reference */
+	size_t	  dropped;	/* links left without a reference */
 };
 
 /* Returns new text (caller frees; never NULL), without a trailing newline. */

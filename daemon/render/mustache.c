@@ -24,7 +24,9 @@
 #include "xmalloc.h"
 
 #define MAX_DEPTH	100	/* nested sections, partials and blocks */
-#define MAX_STEPS	(1L << 18)	/* nodes visited in one render: stops runaway recursion */
+#define MAX_STEPS	(1L << 22)	/* nodes visited in one render: stops runaway
+					   recursion (a digest of 1,000 articles
+					   with 500 links each takes ~3.5M) */
 #define MAX_DOC		(64u << 20)	/* static bytes of one document */
 #define MAX_SLOTS	64
 
@@ -1067,6 +1069,7 @@ struct tmpl_doc {
 	struct tmpl	*root;
 	uint64_t	 slots;		/* slots used (bit per id) */
 	bool		 keeps_all;	/* a kept section may use any slot */
+	bool		 failed;	/* the render stopped at a limit */
 };
 
 struct rctx {
@@ -1578,9 +1581,16 @@ tmpl_render_doc(struct tmpl *t, const struct tmpl_value *ctx)
 	memset(&st, 0, sizeof(st));
 	render_nodes(&r, t->root.kids, t->root.nkids, &st);
 	doc_seg(d, SEG_TEXT);
+	d->failed = r.err != 0;
 	free(r.stack);
 	free(r.blocks);
 	return d;
+}
+
+bool
+tmpl_doc_failed(const struct tmpl_doc *d)
+{
+	return d->failed;
 }
 
 static int

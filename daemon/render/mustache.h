@@ -130,9 +130,13 @@ int		 tmpl_render(struct tmpl *t, const struct tmpl_value *ctx,
 
 /*
  * Renders t against ctx, keeping slots as holes.  ctx (and t) must outlive
- * the document.  Never NULL; caller frees with tmpl_doc_free().
+ * the document.  Never NULL; caller frees with tmpl_doc_free().  A render
+ * that ran past a limit (the step limit, the document size) stops there:
+ * tmpl_doc_failed() says so, and such a document must not be used, since
+ * it lacks its end (a digest's footer and unsubscribe link).
  */
 struct tmpl_doc	*tmpl_render_doc(struct tmpl *t, const struct tmpl_value *ctx);
+bool		 tmpl_doc_failed(const struct tmpl_doc *);
 /*
  * Appends the document with slot i filled by slots[i] (i < nslots; a
  * missing or NULL entry is null).  Returns 0, or -1 when out is full.

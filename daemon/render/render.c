@@ -21,12 +21,14 @@
 
 #include "html.h"
 #include "html2text.h"
+#include "log.h"
 #include "mustache.h"
 #include "templates_lookup.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define TEMPLATE_MAX	(1u << 20)	/* a template file larger than this is refused */
+#define RENDER_MAX_LINKS 500		/* link references listed per article */
 
 enum {
 	SLOT_EMAIL,
@@ -303,7 +305,7 @@ article_value(const struct store_article *a, size_t pos, size_t total,
 		else
 			tmpl_map_set(m, "body", tmpl_null());
 	} else {
-		struct html2text_links links = { NULL, 0, 0 };
+		struct html2text_links links = { .max = RENDER_MAX_LINKS };
 		struct tmpl_value *lv = tmpl_list();
 		const char *h = !empty(a->content) ? a->content : a->summary;
 		size_t tlen;
@@ -316,9 +318,26 @@ article_value(const struct store_article *a, size_t pos, size_t total,
 		    HTML2TEXT_WIDTH, NULL)));
 		if (!empty(a->text))
 			tmpl_map_set(m, "text", tmpl_str_take(wrap_text(a->text)));
-		else if (!empty(h))
-			tmpl_map_set(m, "text", tmpl_str_take(html2text(h, strlen(h),
-			    HTML2TEXT_WIDTH, &links)));
+		else if (!empty(h)) {
+			char *t = html2text(h, strlen(h), HTML2TEXT_WIDTH,
+			    &links);
+
+			if (links.dropped > 0) {
+				/* a limit hit is said, never a silent cut */
+				char *n = xasprintf("%s\n\n[%zu more links "
+				    "in this article are not listed here: "
+				    "too many for an e-mail; the article "
+				    "online has them all]", t, links.dropped);
+
+				log_warn("render: article \"%s\": %zu links; "
+				    "the text part lists the first %d",
+				    a->title ? a->title : "", links.n +
+				    links.dropped, RENDER_MAX_LINKS);
+				free(t);
+				t = n;
+			}
+			tmpl_map_set(m, "text", tmpl_str_take(t));
+		}
 		else
 			tmpl_map_set(m, "text", tmpl_null());
 		tmpl_map_set(m, "body", tmpl_str(tmpl_map_get(m, "text", 4)->str));
@@ -662,6 +681,14 @@ digest_new_rows(const struct config *cfg, const struct newsletter_conf *nl,
 	d->chtml = context(nl, rows, n, number, date, true, true);
 	d->dtext = tmpl_render_doc(d->ttext, d->ctext);
 	d->dhtml = tmpl_render_doc(d->thtml, d->chtml);
+	if (tmpl_doc_failed(d->dtext) || tmpl_doc_failed(d->dhtml)) {
+		/* a cut digest would lack its footer and unsubscribe link */
+		*err = xasprintf("the %s part of issue #%ld is past the "
+		    "render limits (64 MB, or 4 million template steps): "
+		    "fewer articles (max_articles) or a simpler template",
+		    tmpl_doc_failed(d->dtext) ? "text" : "HTML", number);
+		goto fail;
+	}
 	tmpl_doc_rewrite_lines(d->dtext, wrap_line, NULL);
 	/*
 	 * Parse the attributes JSON per reader only when a template can reach

@@ -73,7 +73,7 @@ test_structure(void **state)
 static void
 test_links(void **state)
 {
-	struct html2text_links l = { NULL, 0, 0 };
+	struct html2text_links l = { .v = NULL };
 	char *s;
 
 	(void)state;
@@ -93,7 +93,7 @@ test_links(void **state)
 static void
 test_wrap(void **state)
 {
-	struct html2text_links l = { NULL, 0, 0 };
+	struct html2text_links l = { .v = NULL };
 	char long_para[4096], *s;
 	size_t n = 0;
 
