@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include "email.h"
 #include "log.h"
@@ -513,9 +515,29 @@ static void
 drop_connection(CURL *easy)
 {
 	curl_socket_t fd = CURL_SOCKET_BAD;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	long port = 0;
+	int mine;
 
-	if (curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
-	    fd != CURL_SOCKET_BAD)
+	/*
+	 * ACTIVESOCKET names the easy handle's last connection kept in the
+	 * pool: when this transfer's connection was closed already, that can
+	 * be an older one now carrying another message.  The local port
+	 * (recorded per transfer) tells them apart.
+	 */
+	if (curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
+	    fd == CURL_SOCKET_BAD ||
+	    curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK ||
+	    port <= 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	if (ss.ss_family == AF_INET)
+		mine = ntohs(((struct sockaddr_in *)&ss)->sin_port) == port;
+	else if (ss.ss_family == AF_INET6)
+		mine = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port;
+	else
+		mine = 0;
+	if (mine)
 		shutdown(fd, SHUT_RDWR);
 }
 

@@ -38,7 +38,7 @@ static void
 server_start(struct server *sv, const char *const *extra)
 {
 	const char *src = getenv("HERALD_SOURCE_DIR");
-	char script[1024], line[128];
+	char script[1024], line[128] = "";
 	const char *argv[32];
 	int p[2], n = 0, i;
 	struct pollfd pfd;
