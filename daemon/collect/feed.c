@@ -1070,7 +1070,7 @@ pick_bodies(const struct cand *cd, const struct body **sum,
 			break;
 		case B_CONTENT:
 			has_content = true;
-			/* FALLTHROUGH */
+			__attribute__((fallthrough));	/* clang ignores the comment */
 		case B_BODY:
 			if (*cont == NULL)
 				*cont = b;
