@@ -60,15 +60,17 @@ static void
 on_signal(int sig)
 {
 	int saved = errno;
+	sig_atomic_t n;
 
+	/* want_yield atomically: the sender's threads read it */
 	if (sig == SIGHUP) {
 		want_reload = 1;
-		if (want_yield == 0)
-			want_yield = 1;
+		if (__atomic_load_n(&want_yield, __ATOMIC_RELAXED) == 0)
+			__atomic_store_n(&want_yield, 1, __ATOMIC_RELAXED);
 	} else {
-		if (want_stop < 2)
-			want_stop++;	/* a second signal abandons in flight */
-		want_yield = want_stop;
+		n = want_stop < 2 ? want_stop + 1 : 2;
+		want_stop = n;	/* a second signal abandons in flight */
+		__atomic_store_n(&want_yield, n, __ATOMIC_RELAXED);
 	}
 	if (sigpipe[1] != -1)
 		(void)!write(sigpipe[1], "", 1);

@@ -19,7 +19,8 @@ shift
 jobs=${HERALD_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 bdir=${HERALD_FUZZ_BUILD:-build-fuzz}
 
-CC=clang cmake -S . -B "$bdir" -DHERALD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+CC=clang cmake -S . -B "$bdir" -DHERALD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DHERALD_WERROR=ON >/dev/null
 cmake --build "$bdir" -j"$jobs" >/dev/null
 
 names=("$@")

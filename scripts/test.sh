@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds herald twice (normal, and ASan+UBSan) and runs the whole suite in
-# each; then builds the libFuzzer targets with clang and runs each over its
+# each; a ThreadSanitizer build runs the tests of the threaded sender (queue,
+# send, daemon); the build types packagers use compile warning-free with gcc
+# and clang (every build here has warnings as errors, -DHERALD_WERROR=ON);
+# then builds the libFuzzer targets with clang and runs each over its
 # seed corpus and dictionary for HERALD_FUZZ_SECONDS (default 30; two
 # targets at a time on two cores: long enough for the dictionaries to reach
 # the sanitiser's fast-path/parser disagreements of issue 9 item 8, which
@@ -17,10 +20,12 @@ total_pass=0
 run_build() {	# dir, cmake args...
 	local dir=$1; shift
 	echo "== build $dir"
-	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_WERROR=ON \
+	    "$@" >/dev/null
 	cmake --build "$dir" -j"$jobs" >/dev/null
 	echo "== test $dir"
-	ctest --test-dir "$dir" --output-on-failure -j"$jobs" | tee "$dir/ctest.out"
+	ctest --test-dir "$dir" --output-on-failure -j"$jobs" \
+	    ${ctest_only:+-R "$ctest_only"} | tee "$dir/ctest.out"
 	local n
 	n=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$dir/ctest.out")
 	total_pass=$((total_pass + ${n:-0}))
@@ -32,6 +37,19 @@ if [ "${1:-}" = quick ]; then
 	exit 0
 fi
 run_build build-asan -DHERALD_SANITIZE=ON
+ctest_only='queue|send|daemon' run_build build-tsan -DHERALD_TSAN=ON
+
+# Release and Debug as packagers and developers build them, with both
+# compilers (RelWithDebInfo: gcc above, clang below).
+for cc_type in gcc:Release gcc:Debug clang:Release clang:Debug \
+    clang:RelWithDebInfo; do
+	cc=${cc_type%%:*} type=${cc_type#*:}
+	dir=build-matrix/$cc-$type
+	echo "== compile $cc $type"
+	CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" \
+	    -DHERALD_WERROR=ON >/dev/null
+	cmake --build "$dir" -j"$jobs" >/dev/null
+done
 
 echo "== fuzz (clang, libFuzzer, ${fuzz_seconds}s each, $jobs at a time)"
 # fuzz/run.sh: every target over its corpus and dictionary; fuzz/soak.sh

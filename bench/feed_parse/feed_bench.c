@@ -52,7 +52,7 @@ main(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'b': base = optarg; break;
 		case 'c': charset = optarg; break;
-		case 'n': rounds = atoi(optarg); break;
+		case 'n': rounds = (int)strtol(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: feed_bench [-j] [-b base] [-c charset] [-n rounds] file...\n");
 			return 2;

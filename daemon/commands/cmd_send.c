@@ -37,9 +37,12 @@ static volatile sig_atomic_t stop_flag;
 static void
 on_signal(int sig)
 {
+	sig_atomic_t n = __atomic_load_n(&stop_flag, __ATOMIC_RELAXED);
+
 	(void)sig;
-	if (stop_flag < 2)
-		stop_flag++;
+	/* atomic: the sender's other threads read it */
+	if (n < 2)
+		__atomic_store_n(&stop_flag, n + 1, __ATOMIC_RELAXED);
 }
 
 static void

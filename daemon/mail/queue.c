@@ -172,7 +172,7 @@ retry_base(void)
 long
 queue_retry_delay(long attempts)
 {
-	static uint64_t seed;
+	static _Thread_local uint64_t seed;	/* one per I/O thread */
 	long base = retry_base(), d;
 	double j;
 
@@ -766,6 +766,17 @@ progress(struct run *r)
  * receives signals (the other threads block them), passes a change of
  * *stop on to the other's poll, and reports progress.
  */
+/*
+ * *op->stop, read atomically: the signal handler writes it on thread 0 and
+ * every I/O thread reads it.
+ */
+static sig_atomic_t
+stop_level(const struct queue_opts *op)
+{
+	return op->stop != NULL ? __atomic_load_n(op->stop, __ATOMIC_RELAXED) :
+	    0;
+}
+
 static void
 io_loop(struct io *io)
 {
@@ -776,15 +787,16 @@ io_loop(struct io *io)
 	sig_atomic_t seen_stop = 0;
 
 	for (;;) {
-		bool stopping = op->stop != NULL && *op->stop != 0;
+		sig_atomic_t stop = stop_level(op);
+		bool stopping = stop != 0;
 		bool unreachable;
 
 		pthread_mutex_lock(&r->mu);
 		unreachable = r->stats->unreachable || r->stats->build_failed;
 		io->inflight = smtp_inflight(io->smtp);
 		pthread_mutex_unlock(&r->mu);
-		if (first && op->stop != NULL && *op->stop != seen_stop) {
-			seen_stop = *op->stop;
+		if (first && stop != seen_stop) {
+			seen_stop = stop;
 			wake_all(r);
 		}
 		if (writer_error(r->w) != 0)
@@ -799,7 +811,7 @@ io_loop(struct io *io)
 		if (smtp_inflight(io->smtp) == 0 &&
 		    (stopping || unreachable || io->eof))
 			break;
-		if (op->stop != NULL && *op->stop >= 2)
+		if (stop_level(op) >= 2)
 			break;		/* abandon what is in flight */
 		/* returns early when the builder publishes a row */
 		smtp_run(io->smtp, 100, on_done, io);
@@ -871,7 +883,7 @@ queue_run(const struct queue_opts *op, struct queue_stats *stats)
 	for (i = 1; i < r.nio; i++)
 		pthread_join(r.io[i].thread, NULL);
 
-	stats->stopped = op->stop != NULL && *op->stop != 0;
+	stats->stopped = stop_level(op) != 0;
 	stats->inflight = 0;
 	for (i = 0; i < r.nio; i++)
 		stats->inflight += (long)smtp_inflight(r.io[i].smtp);

@@ -14,7 +14,8 @@ check(const char *base, const char *ref, const char *want)
 	char *got = url_resolve(base, ref);
 
 	if (got == NULL || strcmp(got, want) != 0)
-		fail_msg("url_resolve(%s, %s) = %s, want %s", base, ref,
+		fail_msg("url_resolve(%s, %s) = %s, want %s",
+		    base != NULL ? base : "(null)", ref,
 		    got != NULL ? got : "(null)", want);
 	free(got);
 }
