@@ -270,6 +270,7 @@ builder_main(void *arg)
 	rows = xcalloc(QUEUE_CHUNK, sizeof(*rows));
 	for (;;) {
 		struct prep *p;
+		int built;
 
 		pthread_mutex_lock(&b->mu);
 		if (b->head - b->tail == QUEUE_LOOKAHEAD) {
@@ -330,8 +331,9 @@ builder_main(void *arg)
 			if (p->rc != 0 && p->err == NULL)
 				p->err = xstrdup("error");
 		}
+		built = p->rc;	/* once published, p is the I/O thread's */
 		builder_publish(b, false, 0);
-		if (p->rc == QUEUE_BUILD_STOP)
+		if (built == QUEUE_BUILD_STOP)
 			break;		/* no row more: the pass stops */
 	}
 	for (i = 0; i < nrows; i++)
