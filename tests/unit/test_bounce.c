@@ -151,8 +151,8 @@ test_hostile(void **state)
 	static const char *const m[] = {
 		"", "\n\n", "From: a\n", "garbage without headers",
 		"Content-Type: multipart/report; boundary=x\n\n--x\n",
-		"Content-Type: message/delivery-status\n\nFinal-Recipient: ;\n"
-		"Action: failed\nStatus: 5.\n",
+		("Content-Type: message/delivery-status\n\nFinal-Recipient: ;\n"
+		"Action: failed\nStatus: 5.\n"),	/* one string (clang) */
 		"To: bounces+1-@x.example\n\n+9-0123456789abcdef@\n",
 	};
 	size_t i;
