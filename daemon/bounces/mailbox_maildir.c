@@ -86,6 +86,37 @@ safe_id(const char *id)
 	    id[4] != '\0' && id[4] != '.' && strchr(id + 4, '/') == NULL;
 }
 
+/*
+ * Where message id is now: a mail client (or Dovecot serving the same
+ * maildir) may have moved new/NAME to cur/NAME:2,FLAGS since the list.
+ * Returns a new path, or NULL when it is gone.
+ */
+static char *
+locate(struct mailbox *mb, const char *id)
+{
+	char *path = xasprintf("%s/%s", mb->path, id), *dir;
+	size_t n = strlen(id + 4);
+	struct dirent *de;
+	DIR *d;
+
+	if (access(path, F_OK) == 0 || strncmp(id, "new/", 4) != 0)
+		return path;
+	free(path);
+	path = NULL;
+	dir = xasprintf("%s/cur", mb->path);
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strncmp(de->d_name, id + 4, n) == 0 &&
+			    (de->d_name[n] == '\0' || de->d_name[n] == ':')) {
+				path = xasprintf("%s/%s", dir, de->d_name);
+				break;
+			}
+		closedir(d);
+	}
+	free(dir);
+	return path;
+}
+
 static int
 md_fetch(struct mailbox *mb, const char *id, char **data, size_t *len,
     char **err)
@@ -98,7 +129,11 @@ md_fetch(struct mailbox *mb, const char *id, char **data, size_t *len,
 		*err = xasprintf("maildir: bad message name %s", id);
 		return -1;
 	}
-	path = xasprintf("%s/%s", mb->path, id);
+	if ((path = locate(mb, id)) == NULL) {
+		*err = xasprintf("maildir %s/%s: gone (taken by another "
+		    "program)", mb->path, id);
+		return -1;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1) {
 		*err = xasprintf("maildir %s: %s", path, strerror(errno));
@@ -162,8 +197,12 @@ md_done(struct mailbox *mb, const char *id, char **err)
 			close(fd);
 		mb->processed_ok = true;
 	}
-	name = id + 4;
-	from = xasprintf("%s/%s", mb->path, id);
+	if ((from = locate(mb, id)) == NULL) {
+		*err = xasprintf("maildir %s/%s: gone (taken by another "
+		    "program)", mb->path, id);
+		goto out;
+	}
+	name = strrchr(from, '/') + 1;
 	/* into cur/, marked seen (":2,S") as a mail client would leave it */
 	to = strstr(name, ":2,") ? xasprintf("%s/cur/%s", folder, name) :
 	    xasprintf("%s/cur/%s:2,S", folder, name);
