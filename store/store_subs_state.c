@@ -167,3 +167,45 @@ store_subs_orphan(struct store *st, int64_t id, bool *orphan)
 		*orphan = sqlite3_column_int(s, 0) == 0;
 	return done(s, rc);
 }
+
+enum store_rc
+store_subs_web_counts(struct store *st, const char *nl, time_t since,
+    struct sub_web_counts *out)
+{
+	static const char pend[] = "SELECT count(*) FROM subscriptions "
+	    "WHERE newsletter = ?1 AND status = 'pending'";
+	/* the details are subscription.c's and web.c's: "web: one-click",
+	 * "web: unsubscribe page", "web, pending confirmation", "web" */
+	static const char ev[] = "SELECT "
+	    "coalesce(sum(kind = 'unsubscribe' AND detail = 'web: one-click'), 0), "
+	    "coalesce(sum(kind = 'unsubscribe' AND detail LIKE 'web: % page'), 0), "
+	    "coalesce(sum(kind = 'subscribe' AND detail LIKE 'web,%'), 0), "
+	    "coalesce(sum(kind = 'confirm' AND detail = 'web'), 0), "
+	    "coalesce(sum(kind = 'expire'), 0) "
+	    "FROM events WHERE newsletter = ?1 AND at >= ?2 "
+	    "AND (kind = 'unsubscribe' OR kind = 'subscribe' OR "
+	    "kind = 'confirm' OR kind = 'expire')";
+	sqlite3_stmt *s = store_stmt(st, pend);
+	enum store_rc r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		out->pending = (long)sqlite3_column_int64(s, 0);
+	if ((r = done(s, rc)) != STORE_OK)
+		return r;
+	s = store_stmt(st, ev);
+	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->one_click = (long)sqlite3_column_int64(s, 0);
+		out->page = (long)sqlite3_column_int64(s, 1);
+		out->signups = (long)sqlite3_column_int64(s, 2);
+		out->confirmed = (long)sqlite3_column_int64(s, 3);
+		out->expired = (long)sqlite3_column_int64(s, 4);
+	}
+	return done(s, rc);
+}

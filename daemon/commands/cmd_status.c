@@ -16,6 +16,7 @@
 #include "log.h"
 #include "store_articles.h"
 #include "store_bounces.h"
+#include "store_subs_state.h"
 #include "store_queue.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -234,6 +235,27 @@ status_one(struct cli *cli, const struct newsletter_conf *nl, bool json,
 			    bc.bounced, bc.soft, bc.hard_events, bc.soft_events,
 			    bc.complaints, bc.complaints == 1 ? "" : "s",
 			    bc.mailto);
+	}
+	if (cli->cfg->web.enabled) {
+		struct sub_web_counts wc;
+
+		/* what the web endpoint did over the last 30 days */
+		if ((rc = store_subs_web_counts(cli->store, nl->id,
+		    time(NULL) - 30 * 86400, &wc)) != STORE_OK)
+			goto dberr;
+		if (json)
+			buf_printf(out, ",\"web\":{\"pending\":%ld,"
+			    "\"one_click_unsubscribes_30d\":%ld,"
+			    "\"page_unsubscribes_30d\":%ld,\"signups_30d\":%ld,"
+			    "\"confirmed_30d\":%ld,\"expired_30d\":%ld}",
+			    wc.pending, wc.one_click, wc.page, wc.signups,
+			    wc.confirmed, wc.expired);
+		else
+			buf_printf(out, "  web:         %ld pending confirmation; "
+			    "last 30 days: %ld one-click and %ld page "
+			    "unsubscribes, %ld sign-ups, %ld confirmed, %ld "
+			    "expired\n", wc.pending, wc.one_click, wc.page,
+			    wc.signups, wc.confirmed, wc.expired);
 	}
 	if (json)
 		buf_adds(out, "}");

@@ -7,6 +7,7 @@ oversized and slow requests, the signup form, its rate limit and that it
 never tells whether an address is subscribed, the confirmation link and
 the welcome mail, expiry, security headers, escaping, `subscribers show`,
 and that the next issue skips whoever unsubscribed."""
+import json
 import os
 import re
 import signal
@@ -296,6 +297,19 @@ def run(s):
     check(len(s.messages("bob@example.org")) == 1, "bob (unsubscribed) gets no issue 2")
     check(len(s.messages("carol@example.org")) == 2, "carol gets issue 2")
     check(len(s.messages("Dee@Example.org")) == 3, "dee (confirmed) gets issue 2")
+
+    # herald status counts what the endpoint did.
+    p = s.herald("status", "--format", "json")
+    try:
+        web = json.loads(p.stdout)[0]["web"] if p.returncode == 0 else {}
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        web = {"error": repr(e), "out": p.stdout[:500]}
+    # erin's sign-up went with her when her pending subscription expired
+    check(web == {"pending": 2, "one_click_unsubscribes_30d": 2, "page_unsubscribes_30d": 2,
+                  "signups_30d": 3, "confirmed_30d": 1, "expired_30d": 1}, f"status web: {web}")
+    p = s.herald("status")
+    check("web:         2 pending confirmation; last 30 days: 2 one-click and 2 page "
+          "unsubscribes, 3 sign-ups, 1 confirmed, 1 expired" in p.stdout, f"status: {p.stdout}")
 
     # The daemon serves the same endpoint, and again after a reload.
     check(s.stop_web() == 0, "herald web stops")
