@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include <gnutls/gnutls.h>
 
 #include "buf.h"
+#include "fileio.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -51,61 +51,23 @@ static int
 key_create(const char *path, char **err)
 {
 	unsigned char k[KEY_MIN];
-	char *tmp = xasprintf("%s.tmp.XXXXXX", path), *dcopy = NULL;
-	int fd = -1, dfd, rc = -1;
-	size_t off = 0;
+	int rc = -1;
 
 	if (gnutls_rnd(GNUTLS_RND_KEY, k, sizeof(k)) != 0) {
 		*err = xasprintf("%s: cannot get random bytes", path);
 		goto out;
 	}
-	fd = mkstemp(tmp);		/* mode 0600 */
-	if (fd == -1) {
-		*err = xasprintf("%s: cannot create: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0600) == -1) {
-		*err = xasprintf("%s: chmod: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < sizeof(k)) {
-		ssize_t w = write(fd, k + off, sizeof(k) - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			*err = xasprintf("%s: write: %s", tmp, strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		*err = xasprintf("%s: fsync: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	/* link() rather than rename(): never replace a key another process
-	 * created meanwhile (its tokens are already out there) */
-	if (link(tmp, path) == -1 && errno != EEXIST) {
+	/* never replace a key another process created meanwhile (its tokens
+	 * are already out there): that one is read instead */
+	if (file_write_atomic(path, k, sizeof(k), 0600, FILE_NOREPLACE) == -1 &&
+	    errno != EEXIST) {
 		*err = xasprintf("%s: cannot create: %s", path, strerror(errno));
 		goto out;
-	}
-	dcopy = xstrdup(path);
-	dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
-	if (dfd != -1) {
-		(void)fsync(dfd);
-		close(dfd);
 	}
 	log_info("token: created a new secret in %s", path);
 	rc = 0;
 out:
 	explicit_bzero(k, sizeof(k));
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	free(dcopy);
 	return rc;
 }
 

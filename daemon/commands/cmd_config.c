@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "confirm.h"
+#include "fileio.h"
 #include "init_files.h"
 #include "log.h"
 #include "render.h"
@@ -139,74 +140,16 @@ mkdir_p(const char *path)
 	return rc;
 }
 
-/*
- * Writes data to path through a temp file in the same directory: write,
- * fsync, then rename without replacing an existing file.
- */
+/* Writes a new file (never replacing one); *why says why not. */
 static int
 write_new_file(const char *path, const char *data, size_t len,
     const char **why)
 {
-	char *tmp = NULL, *slash;
-	int fd = -1, rc = -1;
-	size_t off = 0;
-
-	slash = strrchr(path, '/');
-	tmp = slash ? xasprintf("%.*s/.%s.XXXXXX", (int)(slash - path), path,
-	    slash + 1) : xasprintf(".%s.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) == -1) {
-		*why = strerror(errno);
-		goto out;
+	if (file_write_atomic(path, data, len, 0644, FILE_NOREPLACE) == -1) {
+		*why = errno == EEXIST ? "it exists already" : strerror(errno);
+		return -1;
 	}
-	if (fchmod(fd, 0644) == -1) {
-		*why = strerror(errno);
-		goto out;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			*why = strerror(errno);
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		*why = strerror(errno);
-		goto out;
-	}
-	fd = -1;
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == -1) {
-		if (errno == EEXIST) {
-			*why = "it exists already";
-			goto out;
-		}
-		if (errno != EINVAL && errno != ENOSYS) {
-			*why = strerror(errno);
-			goto out;
-		}
-		/* no RENAME_NOREPLACE here: link refuses to replace too */
-		if (link(tmp, path) == -1) {
-			*why = errno == EEXIST ? "it exists already" :
-			    strerror(errno);
-			goto out;
-		}
-		unlink(tmp);
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	return rc;
+	return 0;
 }
 
 static char *

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "collect.h"
+#include "fileio.h"
 #include "log.h"
 #include "message.h"
 #include "token.h"
@@ -94,34 +95,15 @@ check_images(const char *html, size_t len)
 	xmlFreeDoc(doc);
 }
 
-/* Writes data to path through a temporary file and rename. */
+/* Writes data to path, whole or not at all. */
 static int
-write_atomic(const char *path, const char *data, size_t len)
+write_output(const char *path, const char *data, size_t len)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	int rc = -1;
-
-	if (f == NULL) {
-		log_error("preview: %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (fwrite(data, 1, len, f) != len || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0) {
-		log_error("preview: %s: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		goto out;
-	}
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+	if (file_write_atomic(path, data, len, 0666, 0) == -1) {
 		log_error("preview: %s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
-	free(tmp);
-	return rc;
+	return 0;
 }
 
 /*
@@ -308,7 +290,7 @@ cmd_preview(struct cli *cli, int argc, char **argv)
 		break;
 	}
 	if (output) {
-		rc = write_atomic(output, out.data ? out.data : "", out.len) == 0 ?
+		rc = write_output(output, out.data ? out.data : "", out.len) == 0 ?
 		    EXIT_OK : EXIT_FAIL;
 	} else {
 		rc = fwrite(out.data ? out.data : "", 1, out.len, stdout) == out.len &&
