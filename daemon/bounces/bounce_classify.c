@@ -8,8 +8,11 @@
  *   2. anything temporary (4.x.x, a 4xx reply, a report that says it will
  *      retry) is soft;
  *   3. the server's own diagnostic, read for what it says: a rejected
- *      sender is soft; an unknown user or domain and a disabled mailbox are
- *      hard; a policy, spam, size or rate block is soft;
+ *      sender (or a reply to MAIL FROM) is soft; words that say it is
+ *      temporary ("try again later", greylisting, a DNS lookup that
+ *      failed) are soft unless they come with an unknown user or a
+ *      disabled mailbox; an unknown user or domain and a disabled mailbox
+ *      are hard; a policy, spam, size or rate block is soft;
  *   4. the status code alone: 5.1.x (but 5.1.7/5.1.8, the sender) and
  *      5.2.1 are hard, 5.4.4 (unroutable) hard, the other permanent codes
  *      soft (5.3 system, 5.4 network, 5.5 protocol, 5.6 content, 5.7
@@ -116,6 +119,14 @@ static const char *const disabled[] = {
 	"account has been deleted", "address has been disabled",
 	"mail receiving disabled", "has been moved", "no longer exists", NULL
 };
+/* Words that make a failure temporary (see by_words). */
+static const char *const transient[] = {
+	"try again later", "try again", "please retry", "retry later",
+	"temporarily deferred", "temporarily rejected", "temporarily unavailable",
+	"temporary failure", "temporary error", "temporarily blocked",
+	"greylist", "graylist", "receiving mail at a rate",
+	"rate that prevents", NULL
+};
 static const char *const size[] = {
 	"too large", "too big", "size limit", "exceeds the maximum size",
 	"message size exceeds", "size exceeds", "message length exceeds",
@@ -124,6 +135,7 @@ static const char *const size[] = {
 static const char *const rate[] = {
 	"too many", "rate limit", "rate-limit", "ratelimit", "throttl",
 	"try again later", "try later", "greylist", "graylist",
+	"receiving mail at a rate", "rate that prevents",
 	"temporarily deferred", "deferred", "exceeded the rate", NULL
 };
 static const char *const expired[] = {
@@ -205,6 +217,18 @@ by_words(const char *s, char cls, const char **reason)
 	}
 	if (find_any(s, sender)) {
 		*reason = "sender rejected";
+		return BOUNCE_SOFT;
+	}
+	/*
+	 * Temporary words win over a domain "not found" (a DNS lookup that
+	 * failed, "try again") and over everything but an unknown user or a
+	 * disabled mailbox ("user unknown, check the address and try again"
+	 * stays hard).
+	 */
+	if (find_any(s, transient) && (find_any(s, host) ||
+	    !(find_any(s, user) || find_any(s, disabled)))) {
+		*reason = find_any(s, host) ? "DNS lookup failed" :
+		    find_any(s, rate) ? "rate limited" : "temporary failure";
 		return BOUNCE_SOFT;
 	}
 	if (cls != '4') {

@@ -128,6 +128,20 @@ test_classify(void **state)
 		{ NULL, NULL, "hello there", 0, BOUNCE_UNKNOWN },
 		{ NULL, NULL, "will retry for 3 days", '4', BOUNCE_SOFT },
 		{ "5.4.7", "delivery time expired", NULL, 0, BOUNCE_SOFT },
+		/* DNS trouble that says so is not a dead domain */
+		{ "5.4.4", "Host or domain name not found. Name service error "
+		  "for name=x.example type=MX: Host not found, try again", NULL,
+		  0, BOUNCE_SOFT },
+		{ "5.2.1", "550 5.2.1 The user you are trying to contact is "
+		  "receiving mail at a rate that prevents additional messages "
+		  "from being delivered", NULL, 0, BOUNCE_SOFT },
+		{ "5.7.1", "550 5.7.1 Email quota exceeded", NULL, 0, BOUNCE_SOFT },
+		{ "5.1.1", "550 5.1.1 User unknown; check the address and try "
+		  "again", NULL, 0, BOUNCE_HARD },
+		{ "5.1.10", "556 5.1.10 Recipient address has null MX", NULL, 0,
+		  BOUNCE_HARD },
+		{ NULL, "550 5.1.0 neko.example does not exist (in reply to "
+		  "MAIL FROM command)", NULL, 0, BOUNCE_SOFT },
 	};
 	size_t i;
 
