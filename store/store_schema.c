@@ -112,6 +112,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE subscriptions ADD COLUMN pending_since INTEGER;"
 	"ALTER TABLE subscriptions ADD COLUMN soft_bounce_delivery INTEGER;"
 	"UPDATE subscriptions SET pending_since = created WHERE status = 'pending';",
+	/*
+	 * 3: subscriber ids are never used twice.  Links carry the id, so an
+	 * id freed by an erasure or an expiry must not name the next
+	 * subscriber (SQLite would give a new row the largest id + 1 again).
+	 * floor is the largest id ever given; inserts start above it.
+	 */
+	"CREATE TABLE subscriber_ids (floor INTEGER NOT NULL);"
+	"INSERT INTO subscriber_ids (floor) "
+	"  SELECT coalesce(max(id), 0) FROM subscribers;",
 };
 
 int

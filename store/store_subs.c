@@ -116,9 +116,12 @@ store_subs_insert(struct store *st, const char *email, const char *key,
     const char *name, const char *attrs, time_t created, int64_t *id,
     bool *inserted)
 {
+	/* above every id ever given (schema 3: subscriber_ids) */
 	static const char sql[] = "INSERT INTO subscribers "
-	    "(email, email_key, name, attributes, created) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email_key) DO NOTHING";
+	    "(id, email, email_key, name, attributes, created) "
+	    "VALUES (max(coalesce((SELECT max(id) FROM subscribers), 0), "
+	    "coalesce((SELECT max(floor) FROM subscriber_ids), 0)) + 1, "
+	    "?1, ?2, ?3, ?4, ?5) ON CONFLICT (email_key) DO NOTHING";
 	sqlite3_stmt *s = store_stmt(st, sql);
 	int rc;
 
@@ -167,7 +170,9 @@ store_subs_insert_at(struct store *st, int64_t id, const char *email,
 enum store_rc
 store_subs_max_id(struct store *st, int64_t *max)
 {
-	static const char sql[] = "SELECT coalesce(max(id), 0) FROM subscribers";
+	static const char sql[] = "SELECT max("
+	    "coalesce((SELECT max(id) FROM subscribers), 0), "
+	    "coalesce((SELECT max(floor) FROM subscriber_ids), 0))";
 	sqlite3_stmt *s = store_stmt(st, sql);
 	int rc;
 
@@ -338,6 +343,8 @@ store_subs_remove(struct store *st, int64_t id, struct sub_erased *er)
 	    "(SELECT count(*) FROM subscriptions WHERE subscriber_id = ?1), "
 	    "(SELECT count(*) FROM deliveries WHERE subscriber_id = ?1), "
 	    "(SELECT count(*) FROM events WHERE subscriber_id = ?1)";
+	static const char floor_sql[] = "UPDATE subscriber_ids "
+	    "SET floor = max(floor, ?1)";
 	static const char del_sql[] = "DELETE FROM subscribers WHERE id = ?1";
 	sqlite3_stmt *s = store_stmt(st, count_sql);
 	enum store_rc r;
@@ -352,6 +359,11 @@ store_subs_remove(struct store *st, int64_t id, struct sub_erased *er)
 		er->events = sqlite3_column_int(s, 2);
 	}
 	if ((r = done(s, rc)) != STORE_OK)
+		return r;
+	/* its id is never given again: links to it are out there */
+	s = store_stmt(st, floor_sql);
+	sqlite3_bind_int64(s, 1, id);
+	if ((r = done(s, sqlite3_step(s))) != STORE_OK)
 		return r;
 	s = store_stmt(st, del_sql);
 	sqlite3_bind_int64(s, 1, id);

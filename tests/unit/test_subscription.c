@@ -452,6 +452,43 @@ test_expire(void **state)
 	sub_result_free(&r);
 }
 
+/*
+ * A subscriber's id is in every link ever sent to them: an id freed by an
+ * erasure or an expiry must never name someone else, or an old
+ * confirmation link would confirm a stranger's sign-up (and an old
+ * preferences link would show their address).
+ */
+static void
+test_ids_never_reused(void **state)
+{
+	struct fx *f = *state;
+	struct sub_result r;
+	int64_t a, b, c, d, max;
+	long n;
+
+	a = subscribe(f->st, "a@example.org", false, T0, SUB_CHANGED);
+	b = subscribe(f->st, "b@example.org", false, T0, SUB_CHANGED);
+	assert_true(b > a);
+	assert_int_equal(sub_remove(f->st, "b@example.org", T0, &r, NULL),
+	    STORE_OK);
+	sub_result_free(&r);
+	c = subscribe(f->st, "c@example.org", true, T0, SUB_CHANGED);
+	assert_true(c > b);
+	/* the newest, pending, expires and is erased */
+	assert_int_equal(sub_expire(f->st, NL, 60, T0 + 3600, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	d = subscribe(f->st, "d@example.org", true, T0 + 3600, SUB_CHANGED);
+	assert_true(d > c);
+	/* the bulk importer starts above every id ever used */
+	assert_int_equal(store_subs_max_id(f->st, &max), STORE_OK);
+	assert_true(max >= d);
+	assert_int_equal(sub_remove(f->st, "d@example.org", T0, &r, NULL),
+	    STORE_OK);
+	sub_result_free(&r);
+	assert_int_equal(store_subs_max_id(f->st, &max), STORE_OK);
+	assert_true(max >= d);
+}
+
 int
 main(void)
 {
@@ -466,6 +503,7 @@ main(void)
 		T(test_soft_bounce_unknown_delivery),
 		T(test_remove),
 		T(test_expire),
+		T(test_ids_never_reused),
 #undef T
 	};
 
