@@ -398,6 +398,13 @@ store_collect_ids(sqlite3_stmt *s, int64_t **ids)
 }
 
 enum store_rc
+store_finish(sqlite3_stmt *s, int rc)
+{
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_rc(rc);
+}
+
+enum store_rc
 store_step_done(sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);

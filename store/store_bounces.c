@@ -9,13 +9,6 @@
 #include "store_sqlite.h"
 #include "xmalloc.h"
 
-static enum store_rc
-done(sqlite3_stmt *s, int rc)
-{
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : store_rc(rc);
-}
-
 void
 store_bounces_delivery_free(struct bounce_delivery *d)
 {
@@ -51,7 +44,7 @@ store_bounces_delivery(struct store *st, int64_t id,
 	*found = rc == SQLITE_ROW;
 	if (*found)
 		fill(s, out);
-	return done(s, rc);
+	return store_finish(s, rc);
 }
 
 enum store_rc
@@ -78,7 +71,7 @@ store_bounces_mailed(struct store *st, const char *email, const char *nl,
 	*found = rc == SQLITE_ROW;
 	if (*found)
 		fill(s, out);
-	return done(s, rc);
+	return store_finish(s, rc);
 }
 
 enum store_rc
@@ -109,7 +102,7 @@ store_bounces_counts(struct store *st, const char *nl, time_t since,
 		out->bounced = sqlite3_column_int(s, 0);
 		out->soft = sqlite3_column_int(s, 1);
 	}
-	if ((r = done(s, rc)) != STORE_OK)
+	if ((r = store_finish(s, rc)) != STORE_OK)
 		return r;
 	s = store_stmt(st, ev);
 	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
@@ -121,5 +114,5 @@ store_bounces_counts(struct store *st, const char *nl, time_t since,
 		out->complaints = sqlite3_column_int(s, 2);
 		out->mailto = sqlite3_column_int(s, 3);
 	}
-	return done(s, rc);
+	return store_finish(s, rc);
 }

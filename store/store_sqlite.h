@@ -40,6 +40,11 @@ void		 store_set_error(struct store *, const char *fmt, ...)
 /* Column helper: text or NULL. */
 const char	*store_col_text(sqlite3_stmt *, int col);
 
+/*
+ * Finishes a statement run: resets it, and returns STORE_OK when rc (its
+ * last sqlite3_step) was SQLITE_DONE or SQLITE_ROW, else store_rc(rc).
+ */
+enum store_rc	 store_finish(sqlite3_stmt *, int rc) STORE_WUR;
 /* Steps a statement that returns no row, then resets it; STORE_* code. */
 enum store_rc	 store_step_done(sqlite3_stmt *) STORE_WUR;
 /* Binds text (copied), or NULL when v is NULL. */

@@ -6,13 +6,6 @@
 #include "store_sqlite.h"
 #include "xmalloc.h"
 
-static enum store_rc
-done(sqlite3_stmt *s, int rc)
-{
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_rc(rc);
-}
-
 enum store_rc
 store_subs_state(struct store *st, int64_t id, const char *nl,
     struct sub_state *out, bool *has)
@@ -42,7 +35,7 @@ store_subs_state(struct store *st, int64_t id, const char *nl,
 		out->soft_bounce_delivery = sqlite3_column_int64(s, 4);
 		out->ever_active = sqlite3_column_int(s, 5) != 0;
 	}
-	return done(s, rc);
+	return store_finish(s, rc);
 }
 
 enum store_rc
@@ -68,7 +61,7 @@ store_subs_get(struct store *st, int64_t id, struct sub_info *out,
 		    store_col_text(s, 3) : "{}");
 		out->created = (time_t)sqlite3_column_int64(s, 4);
 	}
-	return done(s, rc);
+	return store_finish(s, rc);
 }
 
 enum store_rc
@@ -85,7 +78,7 @@ store_subs_set_soft(struct store *st, int64_t id, const char *nl, long count,
 	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, count);
 	sqlite3_bind_int64(s, 4, delivery);
-	return done(s, sqlite3_step(s));
+	return store_finish(s, sqlite3_step(s));
 }
 
 enum store_rc
@@ -105,7 +98,7 @@ store_subs_sent_between(struct store *st, int64_t id, const char *nl,
 	sqlite3_bind_int64(s, 4, before);
 	rc = sqlite3_step(s);
 	*yes = rc == SQLITE_ROW;
-	return done(s, rc);
+	return store_finish(s, rc);
 }
 
 enum store_rc
@@ -136,7 +129,7 @@ store_subs_pending_before(struct store *st, const char *nl, time_t cutoff,
 		(*rows)[*n].ever_active = sqlite3_column_int(s, 2) != 0;
 		(*n)++;
 	}
-	return done(s, rc);
+	return store_finish(s, rc);
 }
 
 enum store_rc
@@ -148,7 +141,7 @@ store_subs_delete_subscription(struct store *st, int64_t id, const char *nl)
 
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	return done(s, sqlite3_step(s));
+	return store_finish(s, sqlite3_step(s));
 }
 
 enum store_rc
@@ -165,7 +158,7 @@ store_subs_orphan(struct store *st, int64_t id, bool *orphan)
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*orphan = sqlite3_column_int(s, 0) == 0;
-	return done(s, rc);
+	return store_finish(s, rc);
 }
 
 enum store_rc
@@ -194,7 +187,7 @@ store_subs_web_counts(struct store *st, const char *nl, time_t since,
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		out->pending = (long)sqlite3_column_int64(s, 0);
-	if ((r = done(s, rc)) != STORE_OK)
+	if ((r = store_finish(s, rc)) != STORE_OK)
 		return r;
 	s = store_stmt(st, ev);
 	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
@@ -207,5 +200,5 @@ store_subs_web_counts(struct store *st, const char *nl, time_t since,
 		out->confirmed = (long)sqlite3_column_int64(s, 3);
 		out->expired = (long)sqlite3_column_int64(s, 4);
 	}
-	return done(s, rc);
+	return store_finish(s, rc);
 }

@@ -13,7 +13,7 @@
 #include "buf.h"
 #include "date.h"
 #include "email.h"
-#include "store_subs.h"
+#include "store_subs_bulk.h"
 #include "sub_csv.h"
 #include "util.h"
 #include "xmalloc.h"

@@ -1,0 +1,84 @@
+/*
+ * store_subs_bulk: the writes of `subscribers import` (sub_import.c), one
+ * statement per table and batch.  The rest of the subscriber queries are in
+ * store_subs.h.
+ */
+#ifndef HERALD_STORE_SUBS_BULK_H
+#define HERALD_STORE_SUBS_BULK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store_subs.h"
+
+/*
+ * Set-based writes for a bulk import: one statement per table and batch
+ * instead of one per row (SQLite's per-statement cost was most of an
+ * import's time).  The rows come from the caller through row(arg, i, out)
+ * for i in [0, n), in that order; the strings it points out must stay valid
+ * until the call returns.
+ */
+struct sub_bulk_row {
+	int64_t		 id;
+	const char	*email;
+	const char	*key;		/* email_key(email) */
+	const char	*name;		/* NULL or "": none */
+	const char	*attrs;		/* JSON object text; NULL or "": {} */
+	size_t		 email_len, name_len, attrs_len;	/* strlen() */
+						/* (key: email_len too) */
+	time_t		 created;
+	enum sub_status	 status;
+	unsigned long	 line;		/* for the event detail */
+};
+struct sub_bulk {
+	size_t		 n;
+	void		(*row)(void *arg, size_t i, struct sub_bulk_row *out);
+	void		*arg;
+	const char	*prefix;	/* event detail: see below */
+};
+/*
+ * Inserts the subscribers of b (each with its id, which must be unused),
+ * skipping those whose key exists (ON CONFLICT DO NOTHING); rows in id
+ * order make the table's work appends.  *added gets how many were
+ * inserted.
+ */
+enum store_rc	 store_subs_bulk_insert(struct store *,
+		    const struct sub_bulk *b, long *added) STORE_WUR;
+/*
+ * Calls cb(id, arg) for each subscriber id >= from, ascending: after
+ * store_subs_bulk_insert() with ids above every earlier id, the rows it
+ * inserted.
+ */
+enum store_rc	 store_subs_ids_from(struct store *, int64_t from,
+		    void (*cb)(int64_t id, void *arg), void *arg) STORE_WUR;
+/*
+ * Adds the subscription to nl of each row of b (id, status, created, as
+ * store_subs_subscribe() does) and its "subscribe" event at `at`, whose
+ * detail is b->prefix, the row's line number and, when the status is not
+ * active, " as <status>" (b->prefix NULL: none).  Two statements.
+ */
+enum store_rc	 store_subs_bulk_subscribe(struct store *, const char *nl,
+		    const struct sub_bulk *b, time_t at) STORE_WUR;
+/*
+ * Sets this connection's page cache as SQLite's cache_size does (negative:
+ * KiB, positive: pages); *old gets the previous setting, in the same form,
+ * when not NULL.
+ */
+enum store_rc	 store_subs_cache_size(struct store *, long size, long *old) STORE_WUR;
+/*
+ * Sets this connection's WAL auto-checkpoint threshold in pages, as
+ * PRAGMA wal_autocheckpoint does (0: never); *old gets the previous one
+ * when not NULL.
+ */
+enum store_rc	 store_subs_wal_autocheckpoint(struct store *, long pages,
+		    long *old) STORE_WUR;
+/*
+ * Turns this connection's foreign key checks on or off (outside a
+ * transaction only: SQLite ignores the change inside one).  For a bulk
+ * writer that only refers to rows it has just written or read in the same
+ * transaction.
+ */
+enum store_rc	 store_subs_foreign_keys(struct store *, bool on) STORE_WUR;
+#endif
