@@ -24,8 +24,53 @@ static const char usage[] =
 "web.confirm_expiry.  `herald daemon` serves the same endpoint itself;\n"
 "run `herald web` only where no daemon runs (sending from cron).\n"
 "\n"
+"SIGHUP loads the configuration again (kept unchanged if the new one is not\n"
+"valid).\n"
+"\n"
 "Exit codes: 0 stopped by a signal, 1 cannot listen or open the\n"
 "database, 2 usage or configuration error (no web: section).\n";
+
+/*
+ * SIGHUP: loads the config again and, when it is valid, serves with it
+ * (the old server stops first, it holds the port); else keeps the running
+ * one.  NULL when neither could listen.
+ */
+static struct web *
+reload(struct cli *cli, struct web *w)
+{
+	struct diags d = { 0 };
+	struct config *fresh;
+	char *err = NULL;
+	size_t i;
+
+	fresh = config_load(cli->cfg->path, &d);
+	for (i = 0; i < d.n; i++)
+		log_warn("reload: %s:%d:%d: %s", d.v[i].file, d.v[i].line,
+		    d.v[i].col, d.v[i].msg);
+	diags_free(&d);
+	if (fresh == NULL || !fresh->web.enabled) {
+		log_warn("reload: %s is not valid (or has no web: section); "
+		    "keeping the running configuration", cli->cfg->path);
+		config_free(fresh);
+		return w;
+	}
+	web_stop(w);
+	if ((w = web_start(fresh, &err)) != NULL) {
+		config_free(cli->cfg);
+		cli->cfg = fresh;
+		log_info("reload: configuration reloaded from %s; listening on "
+		    "%s", cli->cfg->path, cli->cfg->web.listen);
+		return w;
+	}
+	log_warn("reload: web: %s; keeping the running configuration", err);
+	free(err);
+	config_free(fresh);
+	if ((w = web_start(cli->cfg, &err)) == NULL) {
+		log_error("web: %s", err);
+		free(err);
+	}
+	return w;
+}
 
 int
 cmd_web(struct cli *cli, int argc, char **argv)
@@ -77,12 +122,10 @@ cmd_web(struct cli *cli, int argc, char **argv)
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig == SIGHUP) {
-			log_info("web: SIGHUP: restart `herald web` to apply "
-			    "a new configuration");
-			continue;
-		}
-		break;
+		if (sig != SIGHUP)
+			break;
+		if ((w = reload(cli, w)) == NULL)
+			return EXIT_FAIL;
 	}
 	log_info("web: stopping on signal");
 	web_stop(w);

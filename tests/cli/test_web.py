@@ -344,14 +344,30 @@ def run(s):
         f.write("<p>custom {{heading}} {{#form}}<form method=post>"
                 "{{#fields}}<input name={{name}} value={{value}}>{{/fields}}"
                 "</form>{{/form}}</p>\n")
+    dee_unsub = unsubscribe_url(s.messages("Dee@Example.org")[-1])
+    s.start_web()
+    code, h, body = curl(dee_unsub)
+    check(code == 200 and body.startswith("<!DOCTYPE html>"), "the shipped page first")
+    # SIGHUP with a broken config keeps the running one
+    with open(os.path.join(s.dir, "herald.yml"), "a") as f:
+        f.write("bogus_key: 1\n")
+    s.web.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    code, h, body = curl(dee_unsub)
+    check(code == 200 and s.web.poll() is None, f"a bad reload keeps serving: {code}")
+    # SIGHUP with web.templates: the custom page
     s.config(s.smtp.port, extra_web="  templates: tpl\n")
     p = s.herald("config", "check")
     check(p.returncode == 0 and "templates from" in p.stdout, f"config check: {p.stdout} {p.stderr}")
-    s.start_web()
-    code, h, body = curl(unsubscribe_url(s.messages("Dee@Example.org")[-1]))
-    check(code == 200 and body.startswith("<p>custom Unsubscribe?"), f"custom page: {body[:200]}")
+    s.web.send_signal(signal.SIGHUP)
+    end = time.monotonic() + 10
+    body = ""
+    while time.monotonic() < end and not body.startswith("<p>custom"):
+        time.sleep(0.2)
+        code, h, body = curl(dee_unsub)
+    check(code == 200 and body.startswith("<p>custom Unsubscribe?"), f"custom page after SIGHUP: {body[:200]}")
     check_headers(h, "custom page")
-    s.stop_web()
+    check(s.stop_web() == 0, "herald web exits 0 after reloads")
     with open(os.path.join(tpl, "welcome.txt.mustache"), "w") as f:
         f.write("{{#broken}}\n")
     p = s.herald("config", "check")
