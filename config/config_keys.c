@@ -1,6 +1,13 @@
 /*
  * config_keys: the sections of herald.yml and their keys (DESIGN §4).
- * See config_yaml.h.
+ *
+ * Each section is one table of keys (as Redis's standardConfig is): the
+ * name, the type, where the value goes, its bounds, its default and, for
+ * values no generic type covers, a validator.  The same table gives the
+ * names an unknown key is compared with, the defaults a fresh config gets
+ * (cfg_new) and the section a misplaced key belongs in (cfg_key_home); the
+ * section's own code is left with what ties keys together (a password's
+ * two sources, min <= max, the list of sources).  See config_yaml.h.
  */
 #include "config_yaml.h"
 
@@ -20,37 +27,6 @@
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
-
-/* Where known keys live, to say "belongs under smtp:". */
-static const struct {
-	const char *key, *section;
-} key_homes[] = {
-	{ "url", "smtp" }, { "starttls", "smtp" }, { "username", "smtp" },
-	{ "connections", "smtp" }, { "rate", "smtp" }, { "timeout", "smtp" },
-	{ "max_attempts", "smtp" }, { "listen", "web" }, { "base_url", "web" },
-	{ "signup", "web" }, { "confirm_expiry", "web" }, { "welcome", "web" },
-	{ "mailbox", "bounces" }, { "soft_limit", "bounces" },
-	{ "id", "a newsletter (under newsletters:)" },
-	{ "title", "a newsletter (under newsletters:)" },
-	{ "from", "a newsletter (under newsletters:)" },
-	{ "schedule", "a newsletter (under newsletters:)" },
-	{ "sources", "a newsletter (under newsletters:)" },
-	{ "timezone", "a newsletter (under newsletters:)" },
-	{ "subject", "a newsletter (under newsletters:)" },
-	{ "feed", "a source (under sources:)" },
-	{ "folder", "a source (under sources:)" },
-};
-
-const char *
-cfg_key_home(const char *key)
-{
-	size_t j;
-
-	for (j = 0; j < sizeof(key_homes) / sizeof(key_homes[0]); j++)
-		if (strcmp(key, key_homes[j].key) == 0)
-			return key_homes[j].section;
-	return NULL;
-}
 
 /* ---- URLs ---- */
 
@@ -193,271 +169,452 @@ config_tz_valid(const char *name)
 	return n == 4 && memcmp(magic, "TZif", 4) == 0;
 }
 
-/* ---- sections ---- */
+/* ---- the key tables ---- */
 
+enum key_type {
+	KT_STRING,	/* char *: one line of UTF-8 text */
+	KT_PATH,	/* char *: resolved against the file's directory */
+	KT_LONG,	/* long, min..max */
+	KT_DOUBLE,	/* double, min..max */
+	KT_BOOL,	/* bool */
+	KT_DURATION,	/* long seconds, at least min */
+	KT_CUSTOM,	/* check() converts and validates */
+	KT_OWN,		/* the section's own code reads it (lists, pairs) */
+};
+
+struct key_def {
+	const char	*name;
+	enum key_type	 type;
+	size_t		 off;		/* the field in the section's struct */
+	double		 min, max;	/* KT_LONG, KT_DOUBLE; KT_DURATION: min */
+	const char	*def;		/* the default, written as in the file */
+	const char	*required;	/* the key must be given: what to say */
+	void		(*check)(struct ctx *, yaml_node_t *v, const char *path,
+			    void *obj);
+};
+
+#define KEYS_MAX	16
+#define NKEYS(t)	(sizeof(t) / sizeof((t)[0]))
+
+/* Fills obj with the defaults of defs (char * fields get new strings). */
 static void
-load_smtp(struct ctx *c, struct config *cfg, yaml_node_t *map)
+keys_default(const struct key_def *defs, size_t n, void *obj, const char *dir)
 {
-	static const char *const names[] = { "url", "starttls", "username",
-	    "password_env", "password_file", "connections", "rate",
-	    "timeout", "max_attempts" };
-	enum { K_URL, K_STARTTLS, K_USER, K_PENV, K_PFILE, K_CONN, K_RATE,
-	    K_TIMEOUT, K_ATTEMPTS, K_N };
-	yaml_node_t *v[K_N], *k[K_N];
-	const char *s, *why;
-	char q[QUOTE_MAX + 8];
-	struct url u;
+	size_t i;
 
-	if (!cfg_map_keys(c, map, "smtp", names, K_N, v, k))
-		return;
-	if (v[K_URL] && !cfg_is_null(v[K_URL]) &&
-	    (s = cfg_scalar(c, v[K_URL], "smtp.url", "a URL"))) {
-		if (url_parse(s, &u, &why) == -1)
-			cfg_err(c, v[K_URL], "smtp.url: %s (smtp://HOST[:PORT] "
-			    "or smtps://HOST[:PORT])", why);
-		else if (strcmp(u.scheme, "smtp") != 0 &&
-		    strcmp(u.scheme, "smtps") != 0)
-			cfg_err(c, v[K_URL], "smtp.url: expected smtp:// or "
-			    "smtps://, got %s://", u.scheme);
-		else if (u.user)
-			/* never echo it: it may hold a password */
-			cfg_err(c, v[K_URL], "smtp.url: do not put a user name "
-			    "or password in the URL; use smtp.username and "
-			    "smtp.password_env or smtp.password_file");
-		else if (u.host_len == 0)
-			cfg_err(c, v[K_URL], "smtp.url: no host name (expected "
-			    "smtp://HOST[:PORT])");
-		else {
-			free(cfg->smtp.url);
-			cfg->smtp.url = xstrdup(s);
+	for (i = 0; i < n; i++) {
+		const struct key_def *k = &defs[i];
+		void *f = (char *)obj + k->off;
+
+		if (k->def == NULL)
+			continue;
+		switch (k->type) {
+		case KT_STRING:
+		case KT_CUSTOM:
+			*(char **)f = xstrdup(k->def);
+			break;
+		case KT_PATH:
+			*(char **)f = cfg_resolve_path(dir, k->def);
+			break;
+		case KT_LONG:
+			*(long *)f = strtol(k->def, NULL, 10);
+			break;
+		case KT_DOUBLE:
+			*(double *)f = strtod(k->def, NULL);
+			break;
+		case KT_BOOL:
+			*(bool *)f = strcmp(k->def, "true") == 0;
+			break;
+		case KT_DURATION:
+			*(long *)f = duration_parse(k->def);
+			break;
+		case KT_OWN:
+			break;
 		}
 	}
-	if (v[K_STARTTLS] && !cfg_is_null(v[K_STARTTLS]) &&
-	    (s = cfg_scalar(c, v[K_STARTTLS], "smtp.starttls", "auto, required "
-	    "or off"))) {
-		if (strcmp(s, "auto") == 0)
-			cfg->smtp.starttls = STARTTLS_AUTO;
-		else if (strcmp(s, "required") == 0)
-			cfg->smtp.starttls = STARTTLS_REQUIRED;
-		else if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0 ||
-		    strcmp(s, "no") == 0)
-			cfg->smtp.starttls = STARTTLS_OFF;
+}
+
+/*
+ * Reads the mapping map (at path; NULL path: the top level) against defs
+ * into obj: unknown and duplicate keys are reported, a required key that
+ * is missing too, and each given value is converted by its type.  vals[i]
+ * is the value node of defs[i] for the section's own code: NULL when
+ * absent or null (a KT_OWN key that is not required keeps a null node).
+ * False when map is not a mapping.
+ */
+static bool
+keys_load(struct ctx *c, yaml_node_t *map, const char *path,
+    const struct key_def *defs, size_t n, void *obj, yaml_node_t **vals)
+{
+	const char *names[KEYS_MAX];
+	yaml_node_t *keys[KEYS_MAX];
+	char sub[160];
+	size_t i;
+
+	for (i = 0; i < n && i < KEYS_MAX; i++)
+		names[i] = defs[i].name;
+	if (!cfg_map_keys(c, map, path ? path : "config", names, n, vals,
+	    keys))
+		return false;
+	for (i = 0; i < n; i++) {
+		const struct key_def *k = &defs[i];
+		yaml_node_t *v = vals[i];
+		void *f = (char *)obj + k->off;
+
+		if (v == NULL || cfg_is_null(v)) {
+			if (k->type == KT_OWN && k->required == NULL)
+				continue;	/* its code looks at it */
+			vals[i] = NULL;
+			if (k->required && path)
+				cfg_err(c, map, "%s: %s", path, k->required);
+			else if (k->required)
+				cfg_err(c, map, "%s", k->required);
+			continue;
+		}
+		if (path)
+			cfg_keypath(sub, sizeof(sub), path, k->name);
 		else
-			cfg_err(c, v[K_STARTTLS], "smtp.starttls: expected auto, "
-			    "required or off, got %s", cfg_quote(s, q));
+			snprintf(sub, sizeof(sub), "%s", k->name);
+		switch (k->type) {
+		case KT_STRING:
+			cfg_string(c, v, sub, (char **)f);
+			break;
+		case KT_PATH:
+			cfg_path(c, v, sub, (char **)f);
+			break;
+		case KT_LONG:
+			cfg_long(c, v, sub, (long)k->min, (long)k->max,
+			    (long *)f);
+			break;
+		case KT_DOUBLE:
+			cfg_double(c, v, sub, k->min, k->max, (double *)f);
+			break;
+		case KT_BOOL:
+			cfg_bool(c, v, sub, (bool *)f);
+			break;
+		case KT_DURATION:
+			cfg_duration(c, v, sub, (long)k->min, (long *)f);
+			break;
+		case KT_CUSTOM:
+			k->check(c, v, sub, obj);
+			break;
+		case KT_OWN:
+			break;
+		}
 	}
-	if (v[K_USER] && !cfg_is_null(v[K_USER]))
-		cfg_string(c, v[K_USER], "smtp.username", &cfg->smtp.username);
-	cfg_secret_ref(c, "smtp", v[K_PENV], v[K_PFILE],
+	return true;
+}
+
+/* ---- smtp ---- */
+
+static void
+check_smtp_url(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct config *cfg = obj;
+	const char *s, *why;
+	struct url u;
+
+	if ((s = cfg_scalar(c, v, path, "a URL")) == NULL)
+		return;
+	if (url_parse(s, &u, &why) == -1)
+		cfg_err(c, v, "%s: %s (smtp://HOST[:PORT] or "
+		    "smtps://HOST[:PORT])", path, why);
+	else if (strcmp(u.scheme, "smtp") != 0 &&
+	    strcmp(u.scheme, "smtps") != 0)
+		cfg_err(c, v, "%s: expected smtp:// or smtps://, got %s://",
+		    path, u.scheme);
+	else if (u.user)
+		/* never echo it: it may hold a password */
+		cfg_err(c, v, "%s: do not put a user name or password in the "
+		    "URL; use smtp.username and smtp.password_env or "
+		    "smtp.password_file", path);
+	else if (u.host_len == 0)
+		cfg_err(c, v, "%s: no host name (expected smtp://HOST[:PORT])",
+		    path);
+	else {
+		free(cfg->smtp.url);
+		cfg->smtp.url = xstrdup(s);
+	}
+}
+
+static void
+check_starttls(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct config *cfg = obj;
+	char q[QUOTE_MAX + 8];
+	const char *s;
+
+	if ((s = cfg_scalar(c, v, path, "auto, required or off")) == NULL)
+		return;
+	if (strcmp(s, "auto") == 0)
+		cfg->smtp.starttls = STARTTLS_AUTO;
+	else if (strcmp(s, "required") == 0)
+		cfg->smtp.starttls = STARTTLS_REQUIRED;
+	else if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0 ||
+	    strcmp(s, "no") == 0)
+		cfg->smtp.starttls = STARTTLS_OFF;
+	else
+		cfg_err(c, v, "%s: expected auto, required or off, got %s",
+		    path, cfg_quote(s, q));
+}
+
+/* Offsets are into struct config: the smtp, web and bounces sections are
+   parts of it. */
+static const struct key_def smtp_keys[] = {
+	{ "url", KT_CUSTOM, offsetof(struct config, smtp.url), 0, 0,
+	  "smtp://127.0.0.1:25", NULL, check_smtp_url },
+	{ "starttls", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_starttls },
+	{ "username", KT_STRING, offsetof(struct config, smtp.username), 0, 0,
+	  NULL, NULL, NULL },
+	{ "password_env", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
+	{ "password_file", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
+	{ "connections", KT_LONG, offsetof(struct config, smtp.connections),
+	  1, 64, "4", NULL, NULL },
+	{ "rate", KT_DOUBLE, offsetof(struct config, smtp.rate), 0, 1000000,
+	  "50", NULL, NULL },
+	{ "timeout", KT_LONG, offsetof(struct config, smtp.timeout), 1, 3600,
+	  "30", NULL, NULL },
+	{ "max_attempts", KT_LONG, offsetof(struct config, smtp.max_attempts),
+	  1, 100, "8", NULL, NULL },
+};
+enum { SMTP_PENV = 3, SMTP_PFILE = 4 };
+
+static void
+check_smtp(struct ctx *c, yaml_node_t *map, const char *path, void *obj)
+{
+	struct config *cfg = obj;
+	yaml_node_t *v[NKEYS(smtp_keys)];
+
+	(void)path;
+	if (!keys_load(c, map, "smtp", smtp_keys, NKEYS(smtp_keys), cfg, v))
+		return;
+	cfg_secret_ref(c, "smtp", v[SMTP_PENV], v[SMTP_PFILE],
 	    &cfg->smtp.password_env, &cfg->smtp.password_file);
-	if (v[K_CONN] && !cfg_is_null(v[K_CONN]))
-		cfg_long(c, v[K_CONN], "smtp.connections", 1, 64,
-		    &cfg->smtp.connections);
-	if (v[K_RATE] && !cfg_is_null(v[K_RATE]))
-		cfg_double(c, v[K_RATE], "smtp.rate", 0, 1000000,
-		    &cfg->smtp.rate);
-	if (v[K_TIMEOUT] && !cfg_is_null(v[K_TIMEOUT]))
-		cfg_long(c, v[K_TIMEOUT], "smtp.timeout", 1, 3600,
-		    &cfg->smtp.timeout);
-	if (v[K_ATTEMPTS] && !cfg_is_null(v[K_ATTEMPTS]))
-		cfg_long(c, v[K_ATTEMPTS], "smtp.max_attempts", 1, 100,
-		    &cfg->smtp.max_attempts);
+}
+
+/* ---- web ---- */
+
+static void
+check_listen(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct config *cfg = obj;
+	const char *s, *why;
+	struct url u;
+	char *tmp;
+
+	if ((s = cfg_scalar(c, v, path, "HOST:PORT")) == NULL)
+		return;
+	tmp = xasprintf("http://%s", s);
+	if (url_parse(tmp, &u, &why) == -1 || u.user || u.host_len == 0 ||
+	    u.port == -1 || *u.rest != '\0')
+		cfg_err(c, v, "%s: expected HOST:PORT (such as 127.0.0.1:8080 "
+		    "or [::1]:8080)", path);
+	else {
+		free(cfg->web.listen);
+		cfg->web.listen = xstrdup(s);
+	}
+	free(tmp);
 }
 
 static void
-load_web(struct ctx *c, struct config *cfg, yaml_node_t *map)
+check_base_url(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
 {
-	static const char *const names[] = { "listen", "base_url", "signup",
-	    "confirm_expiry", "welcome", "templates" };
-	enum { K_LISTEN, K_BASE, K_SIGNUP, K_EXPIRY, K_WELCOME, K_TEMPLATES,
-	    K_N };
-	yaml_node_t *v[K_N], *k[K_N];
+	struct config *cfg = obj;
 	const char *s, *why;
 	struct url u;
+	size_t n;
 
-	if (!cfg_map_keys(c, map, "web", names, K_N, v, k))
+	if ((s = cfg_scalar(c, v, path, "a URL")) == NULL)
 		return;
-	cfg->web.enabled = true;
-	if (v[K_LISTEN] && !cfg_is_null(v[K_LISTEN]) &&
-	    (s = cfg_scalar(c, v[K_LISTEN], "web.listen", "HOST:PORT"))) {
-		char *tmp = xasprintf("http://%s", s);
-
-		if (url_parse(tmp, &u, &why) == -1 || u.user ||
-		    u.host_len == 0 || u.port == -1 || *u.rest != '\0')
-			cfg_err(c, v[K_LISTEN], "web.listen: expected HOST:PORT "
-			    "(such as 127.0.0.1:8080 or [::1]:8080)");
-		else {
-			free(cfg->web.listen);
-			cfg->web.listen = xstrdup(s);
-		}
-		free(tmp);
+	if (url_parse(s, &u, &why) == -1)
+		cfg_err(c, v, "%s: %s", path, why);
+	else if (strcmp(u.scheme, "https") != 0 &&
+	    strcmp(u.scheme, "http") != 0)
+		cfg_err(c, v, "%s: expected https:// (or http:// for testing), "
+		    "got %s://", path, u.scheme);
+	else if (u.host_len == 0 || u.user)
+		cfg_err(c, v, "%s: expected https://HOST[/PATH] without a user "
+		    "name", path);
+	else if (strpbrk(u.rest, "?#") != NULL)
+		cfg_err(c, v, "%s: no query or fragment allowed", path);
+	else {
+		if (strcmp(u.scheme, "http") == 0)
+			cfg_warn(c, v, "%s: http:// links are not private or "
+			    "tamper-proof; use https:// outside testing", path);
+		free(cfg->web.base_url);
+		cfg->web.base_url = xstrdup(s);
+		/* links are built as base_url + "/path" */
+		while ((n = strlen(cfg->web.base_url)) > 8 &&
+		    cfg->web.base_url[n - 1] == '/')
+			cfg->web.base_url[n - 1] = '\0';
 	}
-	if (v[K_BASE] == NULL || cfg_is_null(v[K_BASE]))
-		cfg_err(c, map, "web: base_url is missing (the https:// address "
-		    "that links in messages point at)");
-	else if ((s = cfg_scalar(c, v[K_BASE], "web.base_url", "a URL"))) {
-		if (url_parse(s, &u, &why) == -1)
-			cfg_err(c, v[K_BASE], "web.base_url: %s", why);
-		else if (strcmp(u.scheme, "https") != 0 &&
-		    strcmp(u.scheme, "http") != 0)
-			cfg_err(c, v[K_BASE], "web.base_url: expected https:// "
-			    "(or http:// for testing), got %s://", u.scheme);
-		else if (u.host_len == 0 || u.user)
-			cfg_err(c, v[K_BASE], "web.base_url: expected "
-			    "https://HOST[/PATH] without a user name");
-		else if (strpbrk(u.rest, "?#") != NULL)
-			cfg_err(c, v[K_BASE], "web.base_url: no query or "
-			    "fragment allowed");
-		else {
-			if (strcmp(u.scheme, "http") == 0)
-				cfg_warn(c, v[K_BASE], "web.base_url: http:// "
-				    "links are not private or tamper-proof; "
-				    "use https:// outside testing");
-			free(cfg->web.base_url);
-			cfg->web.base_url = xstrdup(s);
-			/* links are built as base_url + "/path" */
-			while (cfg->web.base_url[0] && cfg->web.base_url[
-			    strlen(cfg->web.base_url) - 1] == '/' &&
-			    strlen(cfg->web.base_url) > 8)
-				cfg->web.base_url[strlen(cfg->web.base_url) -
-				    1] = '\0';
-		}
-	}
-	if (v[K_SIGNUP] && !cfg_is_null(v[K_SIGNUP]))
-		cfg_bool(c, v[K_SIGNUP], "web.signup", &cfg->web.signup);
-	if (v[K_EXPIRY] && !cfg_is_null(v[K_EXPIRY]))
-		cfg_duration(c, v[K_EXPIRY], "web.confirm_expiry", 60,
-		    &cfg->web.confirm_expiry);
-	if (v[K_WELCOME] && !cfg_is_null(v[K_WELCOME]))
-		cfg_bool(c, v[K_WELCOME], "web.welcome", &cfg->web.welcome);
-	if (v[K_TEMPLATES] && !cfg_is_null(v[K_TEMPLATES]))
-		cfg_path(c, v[K_TEMPLATES], "web.templates",
-		    &cfg->web.templates);
 }
 
+static const struct key_def web_keys[] = {
+	{ "listen", KT_CUSTOM, offsetof(struct config, web.listen), 0, 0,
+	  "127.0.0.1:8080", NULL, check_listen },
+	{ "base_url", KT_CUSTOM, 0, 0, 0, NULL, "base_url is missing (the "
+	  "https:// address that links in messages point at)",
+	  check_base_url },
+	{ "signup", KT_BOOL, offsetof(struct config, web.signup), 0, 0, NULL,
+	  NULL, NULL },
+	{ "confirm_expiry", KT_DURATION,
+	  offsetof(struct config, web.confirm_expiry), 60, 0, "7d", NULL,
+	  NULL },
+	{ "welcome", KT_BOOL, offsetof(struct config, web.welcome), 0, 0, NULL,
+	  NULL, NULL },
+	{ "templates", KT_PATH, offsetof(struct config, web.templates), 0, 0,
+	  NULL, NULL, NULL },
+};
+
 static void
-load_bounces(struct ctx *c, struct config *cfg, yaml_node_t *map)
+check_web(struct ctx *c, yaml_node_t *map, const char *path, void *obj)
 {
-	static const char *const names[] = { "mailbox", "password_env",
-	    "password_file", "interval", "soft_limit" };
-	enum { K_MAILBOX, K_PENV, K_PFILE, K_INTERVAL, K_SOFT, K_N };
-	yaml_node_t *v[K_N], *k[K_N];
+	struct config *cfg = obj;
+	yaml_node_t *v[NKEYS(web_keys)];
+
+	(void)path;
+	if (map->type == YAML_MAPPING_NODE)
+		cfg->web.enabled = true;
+	keys_load(c, map, "web", web_keys, NKEYS(web_keys), cfg, v);
+}
+
+/* ---- bounces ---- */
+
+static void
+check_mailbox(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct config *cfg = obj;
 	const char *s, *why;
 	struct url u;
 
-	if (!cfg_map_keys(c, map, "bounces", names, K_N, v, k))
+	if ((s = cfg_scalar(c, v, path, "a mailbox URL")) == NULL)
 		return;
-	cfg->bounces.enabled = true;
-	if (v[K_MAILBOX] == NULL || cfg_is_null(v[K_MAILBOX]))
-		cfg_err(c, map, "bounces: mailbox is missing (imaps://USER@HOST/"
-		    "FOLDER, pop3s://USER@HOST or maildir:PATH)");
-	else if ((s = cfg_scalar(c, v[K_MAILBOX], "bounces.mailbox",
-	    "a mailbox URL"))) {
-		if (strncmp(s, "maildir:", 8) == 0) {
-			if (s[8] == '\0' || strpbrk(s, "\r\n") != NULL)
-				cfg_err(c, v[K_MAILBOX], "bounces.mailbox: "
-				    "expected maildir:PATH");
-			else {
-				char *p = cfg_resolve_path(c->dir,
-				    s[8] == '/' && s[9] == '/' && s[10] == '/' ?
-				    s + 10 : s + 8);
-
-				free(cfg->bounces.mailbox);
-				cfg->bounces.mailbox = xasprintf("maildir:%s",
-				    p);
-				free(p);
-			}
-		} else if (url_parse(s, &u, &why) == -1)
-			cfg_err(c, v[K_MAILBOX], "bounces.mailbox: %s "
-			    "(imaps://USER@HOST/FOLDER, pop3s://USER@HOST or "
-			    "maildir:PATH)", why);
-		else if (strcmp(u.scheme, "imap") != 0 &&
-		    strcmp(u.scheme, "imaps") != 0 &&
-		    strcmp(u.scheme, "pop3") != 0 &&
-		    strcmp(u.scheme, "pop3s") != 0)
-			cfg_err(c, v[K_MAILBOX], "bounces.mailbox: expected "
-			    "imap://, imaps://, pop3://, pop3s:// or maildir:, "
-			    "got %s://", u.scheme);
-		else if (u.has_password)
-			cfg_err(c, v[K_MAILBOX], "bounces.mailbox: do not put a "
-			    "password in the URL; use bounces.password_env or "
-			    "bounces.password_file");
-		else if (u.host_len == 0)
-			cfg_err(c, v[K_MAILBOX], "bounces.mailbox: no host name");
+	if (strncmp(s, "maildir:", 8) == 0) {
+		if (s[8] == '\0' || strpbrk(s, "\r\n") != NULL)
+			cfg_err(c, v, "%s: expected maildir:PATH", path);
 		else {
+			char *p = cfg_resolve_path(c->dir, s[8] == '/' &&
+			    s[9] == '/' && s[10] == '/' ? s + 10 : s + 8);
+
 			free(cfg->bounces.mailbox);
-			cfg->bounces.mailbox = xstrdup(s);
+			cfg->bounces.mailbox = xasprintf("maildir:%s", p);
+			free(p);
 		}
+	} else if (url_parse(s, &u, &why) == -1)
+		cfg_err(c, v, "%s: %s (imaps://USER@HOST/FOLDER, "
+		    "pop3s://USER@HOST or maildir:PATH)", path, why);
+	else if (strcmp(u.scheme, "imap") != 0 &&
+	    strcmp(u.scheme, "imaps") != 0 && strcmp(u.scheme, "pop3") != 0 &&
+	    strcmp(u.scheme, "pop3s") != 0)
+		cfg_err(c, v, "%s: expected imap://, imaps://, pop3://, pop3s:// "
+		    "or maildir:, got %s://", path, u.scheme);
+	else if (u.has_password)
+		cfg_err(c, v, "%s: do not put a password in the URL; use "
+		    "bounces.password_env or bounces.password_file", path);
+	else if (u.host_len == 0)
+		cfg_err(c, v, "%s: no host name", path);
+	else {
+		free(cfg->bounces.mailbox);
+		cfg->bounces.mailbox = xstrdup(s);
 	}
-	cfg_secret_ref(c, "bounces", v[K_PENV], v[K_PFILE],
-	    &cfg->bounces.password_env, &cfg->bounces.password_file);
-	if (v[K_INTERVAL] && !cfg_is_null(v[K_INTERVAL]))
-		cfg_duration(c, v[K_INTERVAL], "bounces.interval", 10,
-		    &cfg->bounces.interval);
-	if (v[K_SOFT] && !cfg_is_null(v[K_SOFT]))
-		cfg_long(c, v[K_SOFT], "bounces.soft_limit", 1, 1000,
-		    &cfg->bounces.soft_limit);
 }
+
+static const struct key_def bounces_keys[] = {
+	{ "mailbox", KT_CUSTOM, 0, 0, 0, NULL, "mailbox is missing "
+	  "(imaps://USER@HOST/FOLDER, pop3s://USER@HOST or maildir:PATH)",
+	  check_mailbox },
+	{ "password_env", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
+	{ "password_file", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
+	{ "interval", KT_DURATION, offsetof(struct config, bounces.interval),
+	  10, 0, "5m", NULL, NULL },
+	{ "soft_limit", KT_LONG, offsetof(struct config, bounces.soft_limit),
+	  1, 1000, "3", NULL, NULL },
+};
+enum { BOUNCES_PENV = 1, BOUNCES_PFILE = 2 };
+
+static void
+check_bounces(struct ctx *c, yaml_node_t *map, const char *path, void *obj)
+{
+	struct config *cfg = obj;
+	yaml_node_t *v[NKEYS(bounces_keys)];
+
+	(void)path;
+	if (map->type == YAML_MAPPING_NODE)
+		cfg->bounces.enabled = true;
+	if (!keys_load(c, map, "bounces", bounces_keys, NKEYS(bounces_keys),
+	    cfg, v))
+		return;
+	cfg_secret_ref(c, "bounces", v[BOUNCES_PENV], v[BOUNCES_PFILE],
+	    &cfg->bounces.password_env, &cfg->bounces.password_file);
+}
+
+/* ---- a newsletter's sources and templates ---- */
+
+static const struct key_def source_keys[] = {
+	{ "feed", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
+	{ "folder", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
+	{ "interval", KT_DURATION, offsetof(struct source_conf, interval), 10,
+	  0, "15m", NULL, NULL },
+};
+enum { SRC_FEED, SRC_FOLDER };
 
 static void
 load_source(struct ctx *c, struct newsletter_conf *nl, yaml_node_t *map,
     const char *path)
 {
-	static const char *const names[] = { "feed", "folder", "interval" };
-	enum { K_FEED, K_FOLDER, K_INTERVAL, K_N };
-	yaml_node_t *v[K_N], *k[K_N];
+	yaml_node_t *v[NKEYS(source_keys)];
 	struct source_conf src = { 0 };
 	const char *s, *why;
 	char sub[160];
 	struct url u;
 	size_t i;
 
-	if (!cfg_map_keys(c, map, path, names, K_N, v, k))
+	keys_default(source_keys, NKEYS(source_keys), &src, c->dir);
+	if (!keys_load(c, map, path, source_keys, NKEYS(source_keys), &src,
+	    v))
 		return;
-	src.interval = 15 * 60;
-	if (v[K_INTERVAL] && !cfg_is_null(v[K_INTERVAL])) {
-		cfg_keypath(sub, sizeof(sub), path, "interval");
-		cfg_duration(c, v[K_INTERVAL], sub, 10, &src.interval);
-	}
-	if ((v[K_FEED] != NULL) == (v[K_FOLDER] != NULL)) {
+	if ((v[SRC_FEED] != NULL) == (v[SRC_FOLDER] != NULL)) {
 		cfg_err(c, map, "%s: give exactly one of feed: (a URL) or "
 		    "folder: (a directory)", path);
 		return;
 	}
-	if (v[K_FEED]) {
+	if (v[SRC_FEED]) {
 		cfg_keypath(sub, sizeof(sub), path, "feed");
 		src.kind = SOURCE_FEED;
-		if ((s = cfg_scalar(c, v[K_FEED], sub, "a URL")) == NULL)
+		if ((s = cfg_scalar(c, v[SRC_FEED], sub, "a URL")) == NULL)
 			return;
 		if (url_parse(s, &u, &why) == -1) {
-			cfg_err(c, v[K_FEED], "%s: %s (http://, https:// or "
+			cfg_err(c, v[SRC_FEED], "%s: %s (http://, https:// or "
 			    "file:///PATH)", sub, why);
 			return;
 		}
 		if (strcmp(u.scheme, "http") == 0 ||
 		    strcmp(u.scheme, "https") == 0) {
 			if (u.host_len == 0) {
-				cfg_err(c, v[K_FEED], "%s: no host name", sub);
+				cfg_err(c, v[SRC_FEED], "%s: no host name",
+				    sub);
 				return;
 			}
 		} else if (strcmp(u.scheme, "file") == 0) {
 			if (u.user || (u.host_len && !(u.host_len == 9 &&
 			    strncmp(u.host, "localhost", 9) == 0)) ||
 			    *u.rest != '/') {
-				cfg_err(c, v[K_FEED], "%s: expected file:///"
+				cfg_err(c, v[SRC_FEED], "%s: expected file:///"
 				    "ABSOLUTE/PATH", sub);
 				return;
 			}
 		} else {
-			cfg_err(c, v[K_FEED], "%s: expected an http://, https:// "
-			    "or file:// URL, got %s://", sub, u.scheme);
+			cfg_err(c, v[SRC_FEED], "%s: expected an http://, "
+			    "https:// or file:// URL, got %s://", sub,
+			    u.scheme);
 			return;
 		}
 		src.location = xstrdup(s);
 	} else {
 		cfg_keypath(sub, sizeof(sub), path, "folder");
 		src.kind = SOURCE_FOLDER;
-		if (!cfg_path(c, v[K_FOLDER], sub, &src.location))
+		if (!cfg_path(c, v[SRC_FOLDER], sub, &src.location))
 			return;
 	}
 	for (i = 0; i < nl->nsources; i++) {
@@ -474,6 +631,24 @@ load_source(struct ctx *c, struct newsletter_conf *nl, yaml_node_t *map,
 	nl->sources[nl->nsources++] = src;
 }
 
+static const struct key_def templates_keys[] = {
+	{ "text", KT_PATH, offsetof(struct newsletter_conf, template_text), 0,
+	  0, NULL, NULL, NULL },
+	{ "html", KT_PATH, offsetof(struct newsletter_conf, template_html), 0,
+	  0, NULL, NULL, NULL },
+};
+
+static void
+check_templates(struct ctx *c, yaml_node_t *map, const char *path, void *obj)
+{
+	yaml_node_t *v[NKEYS(templates_keys)];
+
+	keys_load(c, map, path, templates_keys, NKEYS(templates_keys), obj,
+	    v);
+}
+
+/* ---- a newsletter ---- */
+
 static bool
 id_valid(const char *s)
 {
@@ -484,26 +659,6 @@ id_valid(const char *s)
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
 			return false;
 	return i > 0 && i <= 64;
-}
-
-static void
-load_templates(struct ctx *c, struct newsletter_conf *nl, yaml_node_t *map,
-    const char *path)
-{
-	static const char *const names[] = { "text", "html" };
-	yaml_node_t *v[2], *k[2];
-	char sub[160];
-
-	if (!cfg_map_keys(c, map, path, names, 2, v, k))
-		return;
-	if (v[0] && !cfg_is_null(v[0])) {
-		cfg_keypath(sub, sizeof(sub), path, "text");
-		cfg_path(c, v[0], sub, &nl->template_text);
-	}
-	if (v[1] && !cfg_is_null(v[1])) {
-		cfg_keypath(sub, sizeof(sub), path, "html");
-		cfg_path(c, v[1], sub, &nl->template_html);
-	}
 }
 
 static void
@@ -558,19 +713,170 @@ per_reader_name(const char *subject)
 }
 
 static void
+check_id(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct newsletter_conf *nl = obj;
+	char q[QUOTE_MAX + 8];
+
+	if (cfg_string(c, v, path, &nl->id) && !id_valid(nl->id))
+		cfg_err(c, v, "%s: %s may hold only lowercase letters, digits, "
+		    "- and _ (at most 64)", path, cfg_quote(nl->id, q));
+}
+
+static void
+check_from(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct newsletter_conf *nl = obj;
+	char q[QUOTE_MAX + 8];
+	const char *s, *why;
+
+	if ((s = cfg_scalar(c, v, path, "an address")) == NULL)
+		return;
+	if (email_mailbox_parse(s, &nl->from_name, &nl->from_addr, &why) == -1)
+		cfg_err(c, v, "%s: %s is not a valid address: %s (expected "
+		    "\"Name <user@example.org>\" or user@example.org)", path,
+		    cfg_quote(s, q), why);
+	else
+		nl->from = xstrdup(s);
+}
+
+static void
+check_reply_to(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct newsletter_conf *nl = obj;
+	char q[QUOTE_MAX + 8], *n = NULL, *a = NULL;
+	const char *s, *why;
+
+	if ((s = cfg_scalar(c, v, path, "an address")) == NULL)
+		return;
+	if (email_mailbox_parse(s, &n, &a, &why) == -1)
+		cfg_err(c, v, "%s: %s is not a valid address: %s", path,
+		    cfg_quote(s, q), why);
+	else
+		nl->reply_to = xstrdup(s);
+	free(n);
+	free(a);
+}
+
+static void
+check_bounce_address(struct ctx *c, yaml_node_t *v, const char *path,
+    void *obj)
+{
+	struct newsletter_conf *nl = obj;
+	char q[QUOTE_MAX + 8];
+	const char *s, *why;
+
+	if ((s = cfg_scalar(c, v, path, "an address")) == NULL)
+		return;
+	if (!email_addr_valid(s, &why))
+		cfg_err(c, v, "%s: %s is not a valid address: %s (expected "
+		    "user@example.org, without a name or <>)", path,
+		    cfg_quote(s, q), why);
+	else
+		nl->bounce_address = xstrdup(s);
+}
+
+static void
+check_subject(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct newsletter_conf *nl = obj;
+	const char *s;
+
+	if (cfg_string(c, v, path, &nl->subject) &&
+	    (s = per_reader_name(nl->subject)) != NULL)
+		cfg_err(c, v, "%s: {{%.*s}} differs from one reader to the next, "
+		    "but an issue has one subject for everybody; use it in the "
+		    "templates instead", path, (int)strcspn(s, " }"), s);
+}
+
+static void
+check_schedule(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct newsletter_conf *nl = obj;
+	char q[QUOTE_MAX + 8];
+	const char *s, *why;
+
+	if ((s = cfg_scalar(c, v, path, "a schedule")) == NULL)
+		return;
+	if (schedule_parse(s, &nl->schedule, &why) == -1)
+		cfg_err(c, v, "%s: %s: %s (expected 5 cron fields such as "
+		    "\"0 7 * * mon-fri\", or \"every 6h\")", path,
+		    cfg_quote(s, q), why);
+	else
+		nl->schedule_text = xstrdup(s);
+}
+
+static void
+check_timezone(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct newsletter_conf *nl = obj;
+	char q[QUOTE_MAX + 8];
+	const char *s;
+
+	if ((s = cfg_scalar(c, v, path, "a time zone name")) == NULL)
+		return;
+	if (!config_tz_valid(s))
+		cfg_err(c, v, "%s: %s is not a time zone of the system tz "
+		    "database (expected a name such as Europe/London, "
+		    "America/New_York or UTC)", path, cfg_quote(s, q));
+	else {
+		free(nl->timezone);
+		nl->timezone = xstrdup(s);
+	}
+}
+
+static void
+check_feedback_id(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct newsletter_conf *nl = obj;
+	size_t i;
+
+	if (!cfg_string(c, v, path, &nl->feedback_id))
+		return;
+	for (i = 0; nl->feedback_id[i]; i++)
+		if ((unsigned char)nl->feedback_id[i] > 0x7e)
+			break;
+	if (nl->feedback_id[i] || i > 200)
+		cfg_err(c, v, "%s: expected printable ASCII of at most 200 "
+		    "characters (such as daily:herald:example.org)", path);
+}
+
+#define NL_FIELD(f)	offsetof(struct newsletter_conf, f)
+static const struct key_def newsletter_keys[] = {
+	{ "id", KT_CUSTOM, 0, 0, 0, NULL, "id is missing (a short name such "
+	  "as 'daily': lowercase letters, digits, - and _)", check_id },
+	{ "title", KT_STRING, NL_FIELD(title), 0, 0, NULL, "title is missing",
+	  NULL },
+	{ "from", KT_CUSTOM, 0, 0, 0, NULL, "from is missing (\"Name "
+	  "<address>\")", check_from },
+	{ "reply_to", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_reply_to },
+	{ "bounce_address", KT_CUSTOM, 0, 0, 0, NULL, NULL,
+	  check_bounce_address },
+	{ "subject", KT_CUSTOM, NL_FIELD(subject), 0, 0,
+	  CONFIG_DEFAULT_SUBJECT, NULL, check_subject },
+	{ "schedule", KT_CUSTOM, 0, 0, 0, NULL, "schedule is missing (a cron "
+	  "expression such as \"0 7 * * *\", or \"every 6h\")",
+	  check_schedule },
+	{ "timezone", KT_CUSTOM, NL_FIELD(timezone), 0, 0, "UTC", NULL,
+	  check_timezone },
+	{ "min_articles", KT_LONG, NL_FIELD(min_articles), 1, 1000, "1",
+	  NULL, NULL },
+	{ "max_articles", KT_LONG, NL_FIELD(max_articles), 1, 1000, "20",
+	  NULL, NULL },
+	{ "templates", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_templates },
+	{ "sources", KT_OWN, 0, 0, 0, NULL, "sources is missing (a list of "
+	  "feed: URL or folder: PATH entries)", NULL },
+	{ "feedback_id", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_feedback_id },
+};
+enum { NL_ID = 0, NL_MIN = 8, NL_MAX = 9, NL_SOURCES = 11 };
+
+static void
 load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
     size_t idx)
 {
-	static const char *const names[] = { "id", "title", "from",
-	    "reply_to", "bounce_address", "subject", "schedule", "timezone",
-	    "min_articles", "max_articles", "templates", "sources",
-	    "feedback_id" };
-	enum { K_ID, K_TITLE, K_FROM, K_REPLY, K_BOUNCE, K_SUBJECT, K_SCHED,
-	    K_TZ, K_MIN, K_MAX, K_TMPL, K_SOURCES, K_FBID, K_N };
-	yaml_node_t *v[K_N], *k[K_N];
+	yaml_node_t *v[NKEYS(newsletter_keys)], *list;
 	struct newsletter_conf *nl;
-	char path[64], sub[160], q[QUOTE_MAX + 8];
-	const char *s, *why;
+	char path[64], sub[160];
 	yaml_node_item_t *it;
 	size_t i, nsrc;
 
@@ -579,148 +885,41 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 	    (cfg->nnewsletters + 1) * sizeof(*cfg->newsletters));
 	nl = &cfg->newsletters[cfg->nnewsletters];
 	memset(nl, 0, sizeof(*nl));
-	if (!cfg_map_keys(c, map, path, names, K_N, v, k))
+	if (map->type != YAML_MAPPING_NODE) {
+		keys_load(c, map, path, newsletter_keys, NKEYS(newsletter_keys),
+		    nl, v);		/* says what it expected */
 		return;
+	}
 	cfg->nnewsletters++;
-	nl->min_articles = 1;
-	nl->max_articles = 20;
-
-	if (v[K_ID] == NULL || cfg_is_null(v[K_ID]))
-		cfg_err(c, map, "%s: id is missing (a short name such as "
-		    "'daily': lowercase letters, digits, - and _)", path);
-	else if ((cfg_keypath(sub, sizeof(sub), path, "id"), cfg_string(c, v[K_ID], sub, &nl->id))) {
-		if (!id_valid(nl->id)) {
-			cfg_err(c, v[K_ID], "%s.id: %s may hold only lowercase "
-			    "letters, digits, - and _ (at most 64)", path,
-			    cfg_quote(nl->id, q));
-		} else {
-			for (i = 0; i + 1 < cfg->nnewsletters; i++) {
-				if (cfg->newsletters[i].id &&
-				    strcmp(cfg->newsletters[i].id, nl->id) == 0)
-					cfg_err(c, v[K_ID], "%s.id: '%s' is "
-					    "already used by another "
-					    "newsletter", path, nl->id);
-			}
-		}
-	}
-	if (v[K_TITLE] == NULL || cfg_is_null(v[K_TITLE]))
-		cfg_err(c, map, "%s: title is missing", path);
-	else {
-		cfg_keypath(sub, sizeof(sub), path, "title");
-		cfg_string(c, v[K_TITLE], sub, &nl->title);
-	}
-	if (v[K_FROM] == NULL || cfg_is_null(v[K_FROM]))
-		cfg_err(c, map, "%s: from is missing (\"Name <address>\")",
-		    path);
-	else if ((s = cfg_scalar(c, v[K_FROM], (cfg_keypath(sub, sizeof(sub), path, "from"), sub), "an address"))) {
-		if (email_mailbox_parse(s, &nl->from_name, &nl->from_addr,
-		    &why) == -1)
-			cfg_err(c, v[K_FROM], "%s.from: %s is not a valid "
-			    "address: %s (expected \"Name <user@example.org>\" "
-			    "or user@example.org)", path, cfg_quote(s, q), why);
-		else
-			nl->from = xstrdup(s);
-	}
-	if (v[K_REPLY] && !cfg_is_null(v[K_REPLY]) &&
-	    (s = cfg_scalar(c, v[K_REPLY], (cfg_keypath(sub, sizeof(sub), path, "reply_to"), sub), "an address"))) {
-		char *n = NULL, *a = NULL;
-
-		if (email_mailbox_parse(s, &n, &a, &why) == -1)
-			cfg_err(c, v[K_REPLY], "%s.reply_to: %s is not a valid "
-			    "address: %s", path, cfg_quote(s, q), why);
-		else
-			nl->reply_to = xstrdup(s);
-		free(n);
-		free(a);
-	}
-	if (v[K_BOUNCE] && !cfg_is_null(v[K_BOUNCE]) &&
-	    (s = cfg_scalar(c, v[K_BOUNCE], (cfg_keypath(sub, sizeof(sub), path, "bounce_address"), sub), "an address"))) {
-		if (!email_addr_valid(s, &why))
-			cfg_err(c, v[K_BOUNCE], "%s.bounce_address: %s is not a "
-			    "valid address: %s (expected user@example.org, "
-			    "without a name or <>)", path, cfg_quote(s, q), why);
-		else
-			nl->bounce_address = xstrdup(s);
-	} else if (nl->from_addr && (v[K_BOUNCE] == NULL ||
-	    cfg_is_null(v[K_BOUNCE])))
+	keys_default(newsletter_keys, NKEYS(newsletter_keys), nl, c->dir);
+	if (!keys_load(c, map, path, newsletter_keys, NKEYS(newsletter_keys),
+	    nl, v))
+		return;
+	if (nl->id && v[NL_ID] && id_valid(nl->id))
+		for (i = 0; i + 1 < cfg->nnewsletters; i++)
+			if (cfg->newsletters[i].id &&
+			    strcmp(cfg->newsletters[i].id, nl->id) == 0)
+				cfg_err(c, v[NL_ID], "%s.id: '%s' is already "
+				    "used by another newsletter", path, nl->id);
+	if (nl->bounce_address == NULL && nl->from_addr)
 		nl->bounce_address = xstrdup(nl->from_addr);
-	if (v[K_SUBJECT] && !cfg_is_null(v[K_SUBJECT])) {
-		cfg_keypath(sub, sizeof(sub), path, "subject");
-		if (cfg_string(c, v[K_SUBJECT], sub, &nl->subject) &&
-		    (s = per_reader_name(nl->subject)) != NULL)
-			cfg_err(c, v[K_SUBJECT], "%s: {{%.*s}} differs from one "
-			    "reader to the next, but an issue has one subject "
-			    "for everybody; use it in the templates instead",
-			    sub, (int)strcspn(s, " }"), s);
-	} else
-		nl->subject = xstrdup(CONFIG_DEFAULT_SUBJECT);
-	if (v[K_TZ] && !cfg_is_null(v[K_TZ]) &&
-	    (s = cfg_scalar(c, v[K_TZ], (cfg_keypath(sub, sizeof(sub), path, "timezone"), sub), "a time zone name"))) {
-		if (!config_tz_valid(s))
-			cfg_err(c, v[K_TZ], "%s.timezone: %s is not a time zone "
-			    "of the system tz database (expected a name such "
-			    "as Europe/London, America/New_York or UTC)", path,
-			    cfg_quote(s, q));
-		else
-			nl->timezone = xstrdup(s);
-	} else
-		nl->timezone = xstrdup("UTC");
-	if (v[K_SCHED] == NULL || cfg_is_null(v[K_SCHED]))
-		cfg_err(c, map, "%s: schedule is missing (a cron expression "
-		    "such as \"0 7 * * *\", or \"every 6h\")", path);
-	else if ((s = cfg_scalar(c, v[K_SCHED], (cfg_keypath(sub, sizeof(sub), path, "schedule"), sub), "a schedule"))) {
-		if (schedule_parse(s, &nl->schedule, &why) == -1)
-			cfg_err(c, v[K_SCHED], "%s.schedule: %s: %s (expected "
-			    "5 cron fields such as \"0 7 * * mon-fri\", or "
-			    "\"every 6h\")", path, cfg_quote(s, q), why);
-		else
-			nl->schedule_text = xstrdup(s);
-	}
-	if (v[K_MIN] && !cfg_is_null(v[K_MIN])) {
-		cfg_keypath(sub, sizeof(sub), path, "min_articles");
-		cfg_long(c, v[K_MIN], sub, 1, 1000, &nl->min_articles);
-	}
-	if (v[K_MAX] && !cfg_is_null(v[K_MAX])) {
-		cfg_keypath(sub, sizeof(sub), path, "max_articles");
-		cfg_long(c, v[K_MAX], sub, 1, 1000, &nl->max_articles);
-	}
 	if (nl->min_articles > nl->max_articles)
-		cfg_err(c, v[K_MIN] ? v[K_MIN] : v[K_MAX], "%s: min_articles "
+		cfg_err(c, v[NL_MIN] ? v[NL_MIN] : v[NL_MAX], "%s: min_articles "
 		    "(%ld) is larger than max_articles (%ld)", path,
 		    nl->min_articles, nl->max_articles);
-	if (v[K_TMPL] && !cfg_is_null(v[K_TMPL])) {
-		cfg_keypath(sub, sizeof(sub), path, "templates");
-		load_templates(c, nl, v[K_TMPL], sub);
-	}
-	if (v[K_FBID] && !cfg_is_null(v[K_FBID])) {
-		cfg_keypath(sub, sizeof(sub), path, "feedback_id");
-		if (cfg_string(c, v[K_FBID], sub, &nl->feedback_id)) {
-			for (i = 0; nl->feedback_id[i]; i++)
-				if ((unsigned char)nl->feedback_id[i] > 0x7e)
-					break;
-			if (nl->feedback_id[i] || i > 200)
-				cfg_err(c, v[K_FBID], "%s: expected printable "
-				    "ASCII of at most 200 characters (such as "
-				    "daily:herald:example.org)", sub);
-		}
-	}
-	if (v[K_SOURCES] == NULL || cfg_is_null(v[K_SOURCES])) {
-		cfg_err(c, map, "%s: sources is missing (a list of feed: URL "
-		    "or folder: PATH entries)", path);
-		return;
-	}
+	if ((list = v[NL_SOURCES]) == NULL)
+		return;		/* reported as missing */
 	cfg_keypath(sub, sizeof(sub), path, "sources");
-	if (v[K_SOURCES]->type != YAML_SEQUENCE_NODE) {
-		cfg_err(c, v[K_SOURCES], "%s: expected a list (lines starting "
-		    "with '- feed:' or '- folder:'), got %s", sub,
-		    cfg_kind(v[K_SOURCES]));
+	if (list->type != YAML_SEQUENCE_NODE) {
+		cfg_err(c, list, "%s: expected a list (lines starting with "
+		    "'- feed:' or '- folder:'), got %s", sub, cfg_kind(list));
 		return;
 	}
-	if (!cfg_visit(c, v[K_SOURCES], sub))
+	if (!cfg_visit(c, list, sub))
 		return;
 	nsrc = 0;
-	for (it = v[K_SOURCES]->data.sequence.items.start;
-	    it < v[K_SOURCES]->data.sequence.items.top; it++, nsrc++) {
+	for (it = list->data.sequence.items.start;
+	    it < list->data.sequence.items.top; it++, nsrc++) {
 		yaml_node_t *sn = cfg_node(c, *it);
 
 		if (sn == NULL)
@@ -729,17 +928,30 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 		load_source(c, nl, sn, sub);
 	}
 	if (nsrc == 0)
-		cfg_err(c, v[K_SOURCES], "%s.sources: the list is empty; give "
-		    "at least one feed: or folder:", path);
+		cfg_err(c, list, "%s.sources: the list is empty; give at least "
+		    "one feed: or folder:", path);
 }
+
+/* ---- the top level ---- */
+
+static const struct key_def root_keys[] = {
+	{ "database", KT_PATH, offsetof(struct config, database), 0, 0,
+	  "herald.db", NULL, NULL },
+	{ "smtp", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_smtp },
+	{ "web", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_web },
+	{ "secret_file", KT_PATH, offsetof(struct config, secret_file), 0, 0,
+	  "secret", NULL, NULL },
+	{ "bounces", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_bounces },
+	{ "newsletters", KT_OWN, 0, 0, 0, NULL, "newsletters is missing (a "
+	  "list with at least one newsletter: id, title, from, schedule, "
+	  "sources)", NULL },
+};
+enum { ROOT_NL = 5 };
 
 void
 cfg_load_root(struct ctx *c, struct config *cfg, yaml_node_t *root)
 {
-	static const char *const names[] = { "database", "smtp", "web",
-	    "secret_file", "bounces", "newsletters" };
-	enum { K_DB, K_SMTP, K_WEB, K_SECRET, K_BOUNCES, K_NL, K_N };
-	yaml_node_t *v[K_N], *k[K_N];
+	yaml_node_t *v[NKEYS(root_keys)], *list;
 	yaml_node_item_t *it;
 	size_t i;
 
@@ -748,44 +960,62 @@ cfg_load_root(struct ctx *c, struct config *cfg, yaml_node_t *root)
 		    "smtp:, newsletters: ...), got %s", cfg_kind(root));
 		return;
 	}
-	if (!cfg_map_keys(c, root, "config", names, K_N, v, k))
+	if (!keys_load(c, root, NULL, root_keys, NKEYS(root_keys), cfg, v))
 		return;
-	if (v[K_DB] && !cfg_is_null(v[K_DB]))
-		cfg_path(c, v[K_DB], "database", &cfg->database);
-	if (v[K_SMTP] && !cfg_is_null(v[K_SMTP]))
-		load_smtp(c, cfg, v[K_SMTP]);
-	if (v[K_WEB] && !cfg_is_null(v[K_WEB]))
-		load_web(c, cfg, v[K_WEB]);
-	if (v[K_SECRET] && !cfg_is_null(v[K_SECRET]))
-		cfg_path(c, v[K_SECRET], "secret_file", &cfg->secret_file);
-	if (v[K_BOUNCES] && !cfg_is_null(v[K_BOUNCES]))
-		load_bounces(c, cfg, v[K_BOUNCES]);
-	if (v[K_NL] == NULL || cfg_is_null(v[K_NL])) {
-		cfg_err(c, root, "newsletters is missing (a list with at least "
-		    "one newsletter: id, title, from, schedule, sources)");
+	if ((list = v[ROOT_NL]) == NULL)
+		return;		/* reported as missing */
+	if (list->type != YAML_SEQUENCE_NODE) {
+		cfg_err(c, list, "newsletters: expected a list (lines starting "
+		    "with '- id:'), got %s", cfg_kind(list));
 		return;
 	}
-	if (v[K_NL]->type != YAML_SEQUENCE_NODE) {
-		cfg_err(c, v[K_NL], "newsletters: expected a list (lines "
-		    "starting with '- id:'), got %s", cfg_kind(v[K_NL]));
-		return;
-	}
-	if (!cfg_visit(c, v[K_NL], "newsletters"))
+	if (!cfg_visit(c, list, "newsletters"))
 		return;
 	i = 0;
-	for (it = v[K_NL]->data.sequence.items.start;
-	    it < v[K_NL]->data.sequence.items.top; it++, i++) {
+	for (it = list->data.sequence.items.start;
+	    it < list->data.sequence.items.top; it++, i++) {
 		yaml_node_t *n = cfg_node(c, *it);
 
 		if (n != NULL)
 			load_newsletter(c, cfg, n, i);
 	}
 	if (i == 0)
-		cfg_err(c, v[K_NL], "newsletters: the list is empty; give at "
-		    "least one newsletter");
+		cfg_err(c, list, "newsletters: the list is empty; give at least "
+		    "one newsletter");
 }
 
-/* ---- loading ---- */
+/* ---- defaults, homes ---- */
+
+static const struct {
+	const char		*section;
+	const struct key_def	*keys;
+	size_t			 n;
+} sections[] = {
+	{ "smtp", smtp_keys, NKEYS(smtp_keys) },
+	{ "web", web_keys, NKEYS(web_keys) },
+	{ "bounces", bounces_keys, NKEYS(bounces_keys) },
+	{ "a newsletter (under newsletters:)", newsletter_keys,
+	  NKEYS(newsletter_keys) },
+	{ "a source (under sources:)", source_keys, NKEYS(source_keys) },
+	{ "templates: (under a newsletter)", templates_keys,
+	  NKEYS(templates_keys) },
+};
+
+const char *
+cfg_key_home(const char *key)
+{
+	const char *home = NULL;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		for (j = 0; j < sections[i].n; j++)
+			if (strcmp(key, sections[i].keys[j].name) == 0) {
+				if (home != NULL)
+					return NULL;	/* several homes */
+				home = sections[i].section;
+			}
+	return home;
+}
 
 struct config *
 cfg_new(const char *dir)
@@ -793,16 +1023,10 @@ cfg_new(const char *dir)
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
 
 	cfg->dir = xstrdup(dir);
-	cfg->smtp.url = xstrdup("smtp://127.0.0.1:25");
-	cfg->smtp.starttls = STARTTLS_AUTO;
-	cfg->smtp.connections = 4;
-	cfg->smtp.rate = 50;
-	cfg->smtp.timeout = 30;
-	cfg->smtp.max_attempts = 8;
-	cfg->web.listen = xstrdup("127.0.0.1:8080");
-	cfg->web.confirm_expiry = 7 * 86400;
-	cfg->bounces.interval = 5 * 60;
-	cfg->bounces.soft_limit = 3;
+	keys_default(root_keys, NKEYS(root_keys), cfg, cfg->dir);
+	keys_default(smtp_keys, NKEYS(smtp_keys), cfg, cfg->dir);
+	keys_default(web_keys, NKEYS(web_keys), cfg, cfg->dir);
+	keys_default(bounces_keys, NKEYS(bounces_keys), cfg, cfg->dir);
 	return cfg;
 }
 
