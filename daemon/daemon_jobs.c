@@ -148,7 +148,7 @@ step_send(struct cli *cli, const struct newsletter_conf *nl, bool fire,
 	po.tick = send_tick;
 	po.tick_arg = &t;
 	h->doing("sending %s", nl->id);
-	rc = send_pass(cli, nl, &po, next_retry);
+	rc = send_pass(cli->store, cli->cfg, nl, &po, next_retry);
 	if (h->interrupted()) {
 		/* a reload (or a stop): the next turn resumes the issue */
 		if (*next_retry == 0)

@@ -13,9 +13,8 @@
 #define LOCAL_MAX	64
 #define LABEL_MAX	63
 
-/* RFC 5322 atext, ASCII part. */
-static bool
-is_atext(unsigned char c)
+bool
+email_is_atext(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
@@ -139,7 +138,7 @@ local_valid(const char *s, size_t n, const char **why)
 			*why = "control character in the address";
 			return false;
 		}
-		if (!is_atext(c)) {
+		if (!email_is_atext(c)) {
 			*why = "character not allowed before @ (quote the local part)";
 			return false;
 		}

@@ -13,6 +13,9 @@
 
 #include <stdbool.h>
 
+/* RFC 5322 atext, its ASCII part (letters, digits, !#$%&'*+-/=?^_`{|}~). */
+bool	 email_is_atext(unsigned char c);
+
 /* True when addr is a valid addr-spec; else *why (static string) if why. */
 bool	 email_addr_valid(const char *addr, const char **why);
 

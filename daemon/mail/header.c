@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "email.h"
 #include "xmalloc.h"
 
 #define HEADER_PLAIN_WORD_MAX	70	/* longer ASCII words get encoded */
@@ -107,15 +108,6 @@ header_clean(const char *str, size_t max)
 	return buf_take(&b);
 }
 
-static bool
-is_atext(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
 bool
 header_addr_ok(const char *addr, const char **why)
 {
@@ -139,7 +131,7 @@ header_addr_ok(const char *addr, const char **why)
 		if (*p == '.') {
 			if (p == addr || p + 1 == at || p[1] == '.')
 				FAIL("misplaced dot in local part");
-		} else if (!is_atext((unsigned char)*p))
+		} else if (!email_is_atext((unsigned char)*p))
 			FAIL("character not allowed in local part");
 	}
 	label = at + 1;
@@ -353,7 +345,7 @@ header_phrase(const char *clean, size_t *words)
 
 	if (header_phrase_ascii(clean)) {
 		for (p = (const unsigned char *)clean; *p; p++)
-			if (*p != ' ' && !is_atext(*p))
+			if (*p != ' ' && !email_is_atext(*p))
 				atoms = false;
 		if (atoms)
 			buf_adds(&b, clean);

@@ -41,11 +41,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "retry.h"
 #include "util.h"
 #include "xmalloc.h"
 
-#define RETRY_BASE_DEFAULT	60
-#define RETRY_MAX		86400
 #define CONNFAIL_MIN		4
 #define IO_MAX			2	/* I/O threads */
 
@@ -145,49 +144,6 @@ mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static long
-retry_base(void)
-{
-	const char *e = getenv("HERALD_RETRY_BASE");
-	long v;
-
-	if (e != NULL && parse_long(e, 0, RETRY_MAX, &v) == 0)
-		return v;
-	return RETRY_BASE_DEFAULT;
-}
-
-long
-queue_retry_delay(long attempts)
-{
-	static _Thread_local uint64_t seed;	/* one per I/O thread */
-	long base = retry_base(), d;
-	double j;
-
-	if (seed == 0)
-		seed = ((uint64_t)time(NULL) * 2654435761u ^
-		    (uint64_t)getpid()) | 1;
-	if (attempts < 1)
-		attempts = 1;
-	d = base;
-	while (--attempts > 0 && d < RETRY_MAX)
-		d *= 2;
-	if (d > RETRY_MAX)
-		d = RETRY_MAX;
-	j = 0.75 + (double)(rng_next(&seed) % 1000) / 2000.0;	/* 0.75..1.25 */
-	return (long)((double)d * j);
 }
 
 /*
@@ -625,33 +581,27 @@ on_done(const struct smtp_outcome *o, void *arg)
 	struct queue_stats *st = r->stats;
 	long attempts = f->attempts + 1;
 	time_t now = time(NULL);
-	const char *state = NULL;
+	enum retry_action act;
 	bool unreachable = false;
 
 	f->used = false;
+	act = retry_decide(o->result, attempts, r->opts->max_attempts);
 	pthread_mutex_lock(&r->mu);
-	switch (o->result) {
-	case SMTP_SENT:
+	switch (act) {
+	case RETRY_SENT:
 		r->connfails = 0;
 		st->sent++;
-		state = "sent";
 		break;
-	case SMTP_PERMFAIL:
+	case RETRY_FAIL:
+	case RETRY_GIVE_UP:
 		r->connfails = 0;
 		st->failed++;
-		state = "failed";
 		break;
-	case SMTP_TEMPFAIL:
+	case RETRY_DEFER:
 		r->connfails = 0;
-		if (attempts >= r->opts->max_attempts) {
-			st->failed++;
-			state = "gave up";
-		} else {
-			st->deferred++;
-			state = "deferred";
-		}
+		st->deferred++;
 		break;
-	case SMTP_CONNFAIL:
+	case RETRY_UNTOUCHED:
 		/* Nothing about this message: the row stays as it was. */
 		r->connfails++;
 		st->unreached++;
@@ -663,22 +613,29 @@ on_done(const struct smtp_outcome *o, void *arg)
 	}
 	pthread_mutex_unlock(&r->mu);
 
-	if (state == NULL)
+	switch (act) {
+	case RETRY_UNTOUCHED:
 		free(f->message_id);
-	else if (strcmp(state, "sent") == 0)
+		break;
+	case RETRY_SENT:
 		record(r, f->id, "sent", attempts, now, xstrdup(o->reply), now,
 		    f->message_id);
-	else if (strcmp(state, "failed") == 0)
+		break;
+	case RETRY_FAIL:
 		record(r, f->id, "failed", attempts, now, xstrdup(o->reply), 0,
 		    f->message_id);
-	else if (strcmp(state, "gave up") == 0)
+		break;
+	case RETRY_GIVE_UP:
 		record(r, f->id, "failed", attempts, now,
 		    xasprintf("%s (gave up after %ld attempts)",
 		    o->reply, attempts), 0, f->message_id);
-	else
+		break;
+	case RETRY_DEFER:
 		record(r, f->id, "deferred", attempts,
-		    now + queue_retry_delay(attempts),
-		    xstrdup(o->reply), 0, f->message_id);
+		    now + retry_delay(attempts), xstrdup(o->reply), 0,
+		    f->message_id);
+		break;
+	}
 	f->message_id = NULL;
 	if (unreachable)
 		wake_all(r);	/* the other I/O thread stops too */

@@ -9,8 +9,7 @@
  *
  *   sent      the server's final 250; reply, sent time, Message-ID kept
  *   deferred  4xx, timeout, broken connection: next_attempt = now +
- *             base * 2^(attempts-1) (+-25% jitter, at most a day; base
- *             60 s, or $HERALD_RETRY_BASE seconds); after max_attempts
+ *             retry_delay() (retry.h: the policy); after max_attempts
  *             the row is failed instead
  *   failed    5xx for this message (reply kept), or a message that
  *             could not be built for this row (its address); a message
@@ -113,8 +112,5 @@ struct queue_opts {
  * stayed locked, or -1 on a database error (logged).
  */
 int	queue_run(const struct queue_opts *, struct queue_stats *stats);
-
-/* The retry delay after `attempts` attempts (with jitter), in seconds. */
-long	queue_retry_delay(long attempts);
 
 #endif

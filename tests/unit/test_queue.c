@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "queue.h"
+#include "retry.h"
 #include "smtp.h"
 #include "store_sqlite.h"
 #include "store_queue.h"
@@ -301,14 +302,14 @@ test_retry_delay(void **state)
 
 	(void)state;
 	setenv("HERALD_RETRY_BASE", "60", 1);
-	d = queue_retry_delay(1);
+	d = retry_delay(1);
 	assert_true(d >= 45 && d <= 75);
-	d = queue_retry_delay(3);
+	d = retry_delay(3);
 	assert_true(d >= 180 && d <= 300);
-	d = queue_retry_delay(40);
+	d = retry_delay(40);
 	assert_true(d <= 86400 * 5 / 4);
 	setenv("HERALD_RETRY_BASE", "0", 1);
-	assert_int_equal(queue_retry_delay(5), 0);
+	assert_int_equal(retry_delay(5), 0);
 }
 
 static int

@@ -1,6 +1,7 @@
 /*
- * send: one pass of the sender over a newsletter's issue, shared by
- * `herald send` and the daemon.
+ * send: the send stage, one pass of the sender over a newsletter's issue,
+ * shared by `herald send` and the daemon.  It takes the store and the
+ * configuration; the command line stays in daemon/commands/cmd_send.c.
  */
 #ifndef HERALD_SEND_H
 #define HERALD_SEND_H
@@ -10,7 +11,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "cli.h"
+#include "config.h"
+#include "store.h"
 
 struct send_pass_opts {
 	bool			 create;	/* may assemble a new issue */
@@ -32,7 +34,8 @@ struct send_pass_opts {
  * code: EXIT_OK, EXIT_FAIL (a delivery failed in this pass, or an error),
  * EXIT_TEMP (server unreachable, interrupted, database locked).
  */
-int	send_pass(struct cli *, const struct newsletter_conf *,
-	    const struct send_pass_opts *, time_t *next_due);
+int	send_pass(struct store *, const struct config *,
+	    const struct newsletter_conf *, const struct send_pass_opts *,
+	    time_t *next_due);
 
 #endif
