@@ -25,14 +25,13 @@
 
 #include <libetpan/libetpan.h>
 
+#include "bounce_text.h"
 #include "buf.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define PART_MAX	(256u << 10)	/* decoded bytes kept per kind */
 #define DEPTH_MAX	16		/* MIME nesting walked */
-#define ADDRS_MAX	32		/* addresses kept per list */
-#define DIAG_MAX	400		/* bytes of a diagnostic kept */
 #define PAD		16		/* zero bytes after the parsed copy */
 
 struct walk {
@@ -48,267 +47,8 @@ struct walk {
 /* ------------------------------------------------------------------ */
 /* small string helpers */
 
-static bool
-lc_has(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	if (hay == NULL)
-		return false;
-	for (; *hay; hay++)
-		if (ascii_ncasecmp(hay, needle, n) == 0)
-			return true;
-	return false;
-}
-
-static bool
-lc_prefix(const char *s, const char *p)
-{
-	return s && ascii_ncasecmp(s, p, strlen(p)) == 0;
-}
-
-static const char *
-lc_find_any(const char *s, const char *const *list)
-{
-	size_t i;
-
-	for (i = 0; list[i]; i++)
-		if (lc_has(s, list[i]))
-			return list[i];
-	return NULL;
-}
-
-/* A copy with control characters as spaces, runs of white space squeezed,
- * trimmed, invalid UTF-8 as '?', at most max bytes (at a boundary). */
-static char *
-clean_line(const char *s, size_t n, size_t max)
-{
-	struct buf b = BUF_INIT;
-	size_t i = 0;
-
-	while (i < n && b.len < max) {
-		unsigned char c = (unsigned char)s[i];
-		size_t k = 1;
-
-		if (c >= 0x80) {
-			k = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-			    (c & 0xf8) == 0xf0 ? 4 : 0;
-			if (k == 0 || i + k > n || !utf8_valid(s + i, k)) {
-				buf_addc(&b, '?');
-				i++;
-				continue;
-			}
-			if (b.len + k > max)
-				break;
-			buf_add(&b, s + i, k);
-			i += k;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f)
-			c = ' ';
-		if (c == ' ' && (b.len == 0 || b.data[b.len - 1] == ' ')) {
-			i++;
-			continue;
-		}
-		buf_addc(&b, (char)c);
-		i++;
-	}
-	while (b.len > 0 && b.data[b.len - 1] == ' ')
-		b.len--;
-	if (b.len == 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	b.data[b.len] = '\0';
-	return buf_take(&b);
-}
-
-static void
-list_add(char ***v, size_t *n, const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || *n >= ADDRS_MAX)
-		return;
-	for (i = 0; i < *n; i++)
-		if (strlen((*v)[i]) == len && ascii_ncasecmp((*v)[i], s, len) == 0)
-			return;
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = xstrndup(s, len);
-}
-
-static void
-list_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* ------------------------------------------------------------------ */
 /* addresses and codes in free text */
-
-static bool
-local_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~.", c));
-}
-
-static bool
-domain_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c >= 0x80;
-}
-
-/*
- * The address around the '@' at s[at], as [*start, *end); false when what
- * is there does not look like local@domain.tld.
- */
-static bool
-addr_at(const char *s, size_t len, size_t at, size_t *start, size_t *end)
-{
-	size_t a = at, e = at + 1;
-	bool dot = false;
-
-	while (a > 0 && local_char((unsigned char)s[a - 1]) && at - a < 64)
-		a--;
-	while (a < at && (s[a] == '.' || s[a] == '\'' || s[a] == '='))
-		a++;	/* not a leading dot, quote, or QP soft-break debris */
-	while (e < len && domain_char((unsigned char)s[e]) && e - at < 255) {
-		if (s[e] == '.')
-			dot = true;
-		e++;
-	}
-	while (e > at + 1 && (s[e - 1] == '.' || s[e - 1] == '-'))
-		e--;
-	if (a == at || e <= at + 1 || !dot || s[e - 1] == '.')
-		return false;
-	/* the domain must have a dot after its first character */
-	if (memchr(s + at + 2, '.', e - at - 2) == NULL)
-		return false;
-	*start = a;
-	*end = e;
-	return true;
-}
-
-static bool
-is_robot(const char *a, size_t n)
-{
-	static const char *const robots[] = { "mailer-daemon@", "postmaster@",
-	    "mail-daemon@", "mailerdaemon@", "maildaemon@", "noreply@",
-	    "no-reply@", "abuse@", "bounce@", "bounces@", NULL };
-	size_t i;
-
-	for (i = 0; robots[i]; i++)
-		if (n > strlen(robots[i]) &&
-		    ascii_ncasecmp(a, robots[i], strlen(robots[i])) == 0)
-			return true;
-	return false;
-}
-
-/* Appends every address in s[0..len) to the list, in order. */
-static void
-scan_addrs(const char *s, size_t len, char ***v, size_t *n)
-{
-	size_t i, a, e;
-
-	for (i = 0; i < len && *n < ADDRS_MAX; i++) {
-		if (s[i] != '@')
-			continue;
-		if (!addr_at(s, len, i, &a, &e))
-			continue;
-		if (!is_robot(s + a, e - a))
-			list_add(v, n, s + a, e - a);
-		i = e;
-	}
-}
-
-static bool
-hexc(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	    (c >= 'A' && c <= 'F');
-}
-
-/* Addresses shaped like herald's VERP: local+DIGITS-16HEX@domain. */
-static void
-scan_verp(const char *s, size_t len, char ***v, size_t *n)
-{
-	size_t i, a, e, k;
-
-	for (i = 0; i + 18 < len && *n < ADDRS_MAX; i++) {
-		if (s[i] != '@' || i < 19)
-			continue;
-		for (k = 1; k <= 16; k++)
-			if (!hexc(s[i - k]))
-				break;
-		if (k <= 16 || s[i - 17] != '-' ||
-		    !(s[i - 18] >= '0' && s[i - 18] <= '9'))
-			continue;
-		for (k = i - 18; k > 0 && s[k - 1] >= '0' && s[k - 1] <= '9'; k--)
-			;
-		if (k == 0 || s[k - 1] != '+')
-			continue;
-		if (addr_at(s, len, i, &a, &e) && a < k - 1)
-			list_add(v, n, s + a, e - a);
-	}
-}
-
-/*
- * The first RFC 3463 code (4.x.x or 5.x.x, subject 0-7) in s, copied into
- * out; NULL when none.  Returns where it was.
- */
-static const char *
-find_status(const char *s, char out[16])
-{
-	const char *p;
-
-	if (s == NULL)
-		return NULL;
-	for (p = s; *p; p++) {
-		size_t n;
-
-		if ((*p != '4' && *p != '5') || p[1] != '.' ||
-		    !(p[2] >= '0' && p[2] <= '7') || p[3] != '.')
-			continue;
-		if (p > s && (p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9') ||
-		    (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z')))
-			continue;
-		for (n = 4; n < 7 && p[n] >= '0' && p[n] <= '9'; n++)
-			;
-		if (n == 4 || (p[n] >= '0' && p[n] <= '9') ||
-		    (p[n] == '.' && p[n + 1] >= '0' && p[n + 1] <= '9'))
-			continue;
-		memcpy(out, p, n);
-		out[n] = '\0';
-		return p;
-	}
-	return NULL;
-}
-
-/* True when the line has an SMTP reply code (4xx/5xx) as a word. */
-static bool
-has_reply_code(const char *l, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 3 <= n; i++) {
-		if ((l[i] != '4' && l[i] != '5') ||
-		    !(l[i + 1] >= '0' && l[i + 1] <= '5') ||
-		    !(l[i + 2] >= '0' && l[i + 2] <= '9'))
-			continue;
-		if (i > 0 && !strchr(" \t:'\"(<[#=", l[i - 1]))
-			continue;
-		if (i + 3 < n && !strchr(" -.,;)'\"]", l[i + 3]))
-			continue;
-		return true;
-	}
-	return false;
-}
 
 /* ------------------------------------------------------------------ */
 /* MIME walk */
@@ -385,7 +125,8 @@ add_body(struct buf *dst, struct mailmime *m, bool convert)
 	buf_add(dst, p, plen < room ? plen : room);
 	buf_addc(dst, '\n');
 	if (conv)
-		free(conv);	/* charconv() mallocs; charconv_buffer_free is for charconv_buffer() */
+		free(conv);	/* charconv() mallocs (charconv_buffer_free()
+				   is for charconv_buffer()) */
 	if (dec)
 		mailmime_decoded_part_free(dec);
 }
@@ -399,14 +140,16 @@ html_to_text(struct buf *dst, const char *s, size_t n)
 
 	while (i < n) {
 		if (s[i] == '<') {
-			size_t j = i + 1;
+			static const char *const blocks[] = { "<br", "</p",
+			    "</div", "</tr", "<p", "</li", "</h", NULL };
+			size_t j = i + 1, k;
 
 			while (j < n && s[j] != '>')
 				j++;
-			if (lc_prefix(s + i, "<br") || lc_prefix(s + i, "</p") ||
-			    lc_prefix(s + i, "</div") || lc_prefix(s + i, "</tr") ||
-			    lc_prefix(s + i, "<p") || lc_prefix(s + i, "</li") ||
-			    lc_prefix(s + i, "</h"))
+			for (k = 0; blocks[k]; k++)
+				if (btext_prefix(s + i, blocks[k]))
+					break;
+			if (blocks[k])
 				buf_addc(dst, '\n');
 			else
 				buf_addc(dst, ' ');
@@ -551,7 +294,8 @@ add_mailbox_list(struct mailimf_mailbox_list *l, char ***v, size_t *n)
 		struct mailimf_mailbox *mb = clist_content(it);
 
 		if (mb && mb->mb_addr_spec)
-			list_add(v, n, mb->mb_addr_spec, strlen(mb->mb_addr_spec));
+			btext_list_add(v, n, mb->mb_addr_spec,
+			    strlen(mb->mb_addr_spec));
 	}
 }
 
@@ -569,7 +313,7 @@ add_address_list(struct mailimf_address_list *l, char ***v, size_t *n)
 			continue;
 		if (a->ad_type == MAILIMF_ADDRESS_MAILBOX && a->ad_data.ad_mailbox &&
 		    a->ad_data.ad_mailbox->mb_addr_spec)
-			list_add(v, n, a->ad_data.ad_mailbox->mb_addr_spec,
+			btext_list_add(v, n, a->ad_data.ad_mailbox->mb_addr_spec,
 			    strlen(a->ad_data.ad_mailbox->mb_addr_spec));
 		else if (a->ad_type == MAILIMF_ADDRESS_GROUP && a->ad_data.ad_group)
 			add_mailbox_list(a->ad_data.ad_group->grp_mb_list, v, n);
@@ -584,18 +328,18 @@ decode_words(const char *s)
 
 	if (mailmime_encoded_phrase_parse("iso-8859-1", s, strlen(s), &idx,
 	    "utf-8", &dec) == MAILIMF_NO_ERROR && dec) {
-		out = clean_line(dec, strlen(dec), 998);
+		out = btext_clean(dec, strlen(dec), 998);
 		free(dec);
 		return out;
 	}
-	return clean_line(s, strlen(s), 998);
+	return btext_clean(s, strlen(s), 998);
 }
 
 static void
 keep(char **dst, const char *v)
 {
 	if (*dst == NULL)
-		*dst = clean_line(v, strlen(v), 998);
+		*dst = btext_clean(v, strlen(v), 998);
 }
 
 static void
@@ -642,7 +386,7 @@ read_headers(struct mailimf_fields *f, struct bounce *b, struct hdrs *h)
 			break;
 		case MAILIMF_FIELD_MESSAGE_ID:
 			if (b->message_id == NULL && fl->fld_data.fld_message_id)
-				b->message_id = clean_line(
+				b->message_id = btext_clean(
 				    fl->fld_data.fld_message_id->mid_value,
 				    strlen(fl->fld_data.fld_message_id->mid_value),
 				    400);
@@ -650,7 +394,8 @@ read_headers(struct mailimf_fields *f, struct bounce *b, struct hdrs *h)
 		case MAILIMF_FIELD_RETURN_PATH:
 			if (fl->fld_data.fld_return_path &&
 			    fl->fld_data.fld_return_path->ret_path &&
-			    fl->fld_data.fld_return_path->ret_path->pt_addr_spec == NULL)
+			    fl->fld_data.fld_return_path->ret_path->pt_addr_spec ==
+			    NULL)
 				h->null_return_path = true;
 			break;
 		case MAILIMF_FIELD_OPTIONAL_FIELD: {
@@ -661,7 +406,7 @@ read_headers(struct mailimf_fields *f, struct bounce *b, struct hdrs *h)
 			    ascii_casecmp(name, "X-Original-To") == 0 ||
 			    ascii_casecmp(name, "Envelope-To") == 0 ||
 			    ascii_casecmp(name, "X-Envelope-To") == 0)
-				scan_addrs(val, strlen(val), &b->to, &b->nto);
+				btext_addrs(val, strlen(val), &b->to, &b->nto);
 			else if (ascii_casecmp(name, "Auto-Submitted") == 0)
 				keep(&h->auto_submitted, val);
 			else if (ascii_casecmp(name, "Precedence") == 0 ||
@@ -705,71 +450,6 @@ hdrs_free(struct hdrs *h)
 /* ------------------------------------------------------------------ */
 /* field blocks (DSN, ARF): "Name: value" lines with folding */
 
-struct field_cb {
-	void	(*field)(void *, const char *name, const char *value);
-	void	(*blank)(void *);	/* a blank line: next block */
-	void	 *arg;
-};
-
-static void
-each_field(const char *s, size_t n, const struct field_cb *cb)
-{
-	struct buf line = BUF_INIT;
-	size_t i = 0;
-
-	while (i <= n) {
-		size_t e = i;
-
-		while (e < n && s[e] != '\n')
-			e++;
-		{
-			size_t le = e;
-			bool cont;
-
-			if (le > i && s[le - 1] == '\r')
-				le--;
-			cont = le > i && (s[i] == ' ' || s[i] == '\t');
-			if (!cont && line.len) {
-				char *colon = memchr(line.data, ':', line.len);
-
-				line.data[line.len] = '\0';
-				if (colon) {
-					char *v = colon + 1;
-
-					*colon = '\0';
-					while (*v == ' ' || *v == '\t')
-						v++;
-					cb->field(cb->arg, line.data, v);
-				}
-				buf_reset(&line);
-			}
-			if (le == i) {
-				if (cb->blank)
-					cb->blank(cb->arg);
-			} else if (line.len < 4096) {
-				if (cont)
-					buf_addc(&line, ' ');
-				buf_add(&line, s + i, le - i);
-			}
-		}
-		i = e + 1;
-	}
-	if (line.len) {
-		char *colon;
-
-		line.data[line.len] = '\0';
-		if ((colon = strchr(line.data, ':')) != NULL) {
-			char *v = colon + 1;
-
-			*colon = '\0';
-			while (*v == ' ' || *v == '\t')
-				v++;
-			cb->field(cb->arg, line.data, v);
-		}
-	}
-	buf_free(&line);
-}
-
 /* "rfc822; <a@b>" -> a@b */
 static char *
 type_addr(const char *v)
@@ -780,7 +460,7 @@ type_addr(const char *v)
 	p = semi ? semi + 1 : v;
 	n = strlen(p);
 	for (i = 0; i < n; i++)
-		if (p[i] == '@' && addr_at(p, n, i, &a, &e))
+		if (p[i] == '@' && btext_addr_at(p, n, i, &a, &e))
 			return xstrndup(p + a, e - a);
 	return NULL;
 }
@@ -798,7 +478,7 @@ static struct dsn_rcpt *
 dsn_cur(struct dsn *d)
 {
 	if (!d->open) {
-		if (d->n >= ADDRS_MAX)
+		if (d->n >= BTEXT_LIST_MAX)
 			return NULL;
 		d->r = xrealloc(d->r, (d->n + 1) * sizeof(*d->r));
 		memset(&d->r[d->n], 0, sizeof(*d->r));
@@ -812,7 +492,7 @@ static void
 dsn_set(char **dst, const char *v)
 {
 	if (*dst == NULL)
-		*dst = clean_line(v, strlen(v), DIAG_MAX);
+		*dst = btext_clean(v, strlen(v), BTEXT_DIAG_MAX);
 }
 
 static void
@@ -882,10 +562,10 @@ arf_field(void *arg, const char *name, const char *v)
 	struct arf *a = arg;
 
 	if (ascii_casecmp(name, "Feedback-Type") == 0 && a->type == NULL)
-		a->type = clean_line(v, strlen(v), 64);
+		a->type = btext_clean(v, strlen(v), 64);
 	else if (ascii_casecmp(name, "Original-Rcpt-To") == 0 ||
 	    ascii_casecmp(name, "Removal-Recipient") == 0)
-		scan_addrs(v, strlen(v), &a->rcpt, &a->nrcpt);
+		btext_addrs(v, strlen(v), &a->rcpt, &a->nrcpt);
 }
 
 /* ------------------------------------------------------------------ */
@@ -919,7 +599,8 @@ cut_original(struct buf *text, struct buf *orig)
 			size_t n = strlen(cut_marks[k]), j;
 
 			for (j = i; j + n <= e; j++)
-				if (ascii_ncasecmp(text->data + j, cut_marks[k], n) == 0)
+				if (ascii_ncasecmp(text->data + j,
+				    cut_marks[k], n) == 0)
 					break;
 			if (j + n <= e)
 				break;
@@ -938,88 +619,6 @@ cut_original(struct buf *text, struct buf *orig)
 	}
 }
 
-/*
- * True when the line s[a..e) introduces the server's reply: it ends with
- * ':' ("SMTP error from remote mail server after MAIL FROM:<...>:", "The
- * response from the remote server was:") or is the command of a transcript
- * (">>> RCPT To:<...>").  Which command failed matters: a reply to MAIL
- * FROM is about the sender, not the recipient.
- */
-static bool
-introduces_reply(const char *s, size_t a, size_t e)
-{
-	while (a < e && (s[a] == ' ' || s[a] == '\t'))
-		a++;
-	while (e > a && (s[e - 1] == '\r' || s[e - 1] == ' ' || s[e - 1] == '\t'))
-		e--;
-	if (e == a)
-		return false;
-	return s[e - 1] == ':' || (e - a > 3 && strncmp(s + a, ">>>", 3) == 0);
-}
-
-/* The first line with a status or reply code, with the line that
- * introduces it (see introduces_reply) and the one or two lines that
- * continue it, as one line. */
-static char *
-diag_from_text(const char *s, size_t n)
-{
-	size_t i = 0, prev = 0, prev_end = 0;
-	bool have_prev = false;
-
-	while (i < n) {
-		size_t e = i;
-		char st[16];
-		char *line, *r;
-
-		while (e < n && s[e] != '\n')
-			e++;
-		line = xstrndup(s + i, e - i);	/* stops at a NUL */
-		if (find_status(line, st) || has_reply_code(line, strlen(line))) {
-			size_t end = e, k;
-
-			/* up to two continuation lines: indented, or starting
-			 * with the same status code (Gmail) */
-			for (k = 0; k < 2 && end < n; k++) {
-				size_t ne = end + 1;
-				char nst[16];
-
-				while (ne < n && s[ne] != '\n')
-					ne++;
-				if (ne == end + 1)
-					break;
-				if (!(s[end + 1] == ' ' || s[end + 1] == '\t')) {
-					char *nl = xstrndup(s + end + 1,
-					    ne - end - 1);
-					bool same = (find_status(nl, nst) == nl &&
-					    find_status(line, st) &&
-					    strcmp(nst, st) == 0) ||
-					    (strlen(nl) > 4 &&
-					    has_reply_code(nl, 4) &&
-					    strncmp(nl, line, 3) == 0);
-
-					free(nl);
-					if (!same)
-						break;
-				}
-				end = ne;
-			}
-			free(line);
-			if (have_prev && introduces_reply(s, prev, prev_end))
-				i = prev;
-			r = clean_line(s + i, end - i, DIAG_MAX);
-			return r;
-		}
-		free(line);
-		if (e > i && !(e == i + 1 && s[i] == '\r')) {
-			prev = i;
-			prev_end = e;
-			have_prev = true;
-		}
-		i = e + 1;
-	}
-	return NULL;
-}
-
 static char
 permanence_hint(const char *t)
 {
@@ -1034,9 +633,9 @@ permanence_hint(const char *t)
 	    "delayed", "has not been delivered yet", "will keep trying",
 	    "could not send message for past", NULL };
 
-	if (lc_find_any(t, temp) && !lc_find_any(t, perm))
+	if (btext_find_any(t, temp) && !btext_find_any(t, perm))
 		return '4';
-	if (lc_find_any(t, perm))
+	if (btext_find_any(t, perm))
 		return '5';
 	return 0;
 }
@@ -1044,27 +643,27 @@ permanence_hint(const char *t)
 static const char *
 text_format(const char *t, const char *from_display)
 {
-	if (lc_has(t, "this is the mail system at host"))
+	if (btext_has(t, "this is the mail system at host"))
 		return "postfix";
-	if (lc_has(t, "created automatically by mail delivery software") ||
-	    lc_has(t, "could not be delivered to one or more of its recipients"))
+	if (btext_has(t, "created automatically by mail delivery software") ||
+	    btext_has(t, "could not be delivered to one or more of its recipients"))
 		return "exim";
-	if (lc_has(t, "qmail-send program") || lc_has(t, "qmail-local"))
+	if (btext_has(t, "qmail-send program") || btext_has(t, "qmail-local"))
 		return "qmail";
-	if (lc_has(t, "diagnostic information for administrators") ||
-	    lc_has(t, "delivery has failed to these recipients") ||
-	    lc_has(t, "remote server returned"))
+	if (btext_has(t, "diagnostic information for administrators") ||
+	    btext_has(t, "delivery has failed to these recipients") ||
+	    btext_has(t, "remote server returned"))
 		return "exchange";
-	if (lc_has(t, "unable to deliver your message to the following address") ||
-	    lc_has(t, "yahoo"))
+	if (btext_has(t, "unable to deliver your message to the following address") ||
+	    btext_has(t, "yahoo"))
 		return "yahoo";
-	if (lc_has(t, "transcript of session follows") ||
-	    lc_has(t, "had permanent fatal errors") ||
-	    lc_has(t, "the original message was received at"))
+	if (btext_has(t, "transcript of session follows") ||
+	    btext_has(t, "had permanent fatal errors") ||
+	    btext_has(t, "the original message was received at"))
 		return "sendmail";
-	if (lc_has(t, "delivery to the following recipient") ||
-	    lc_has(t, "the response from the remote server was") ||
-	    lc_has(t, "gmail") || lc_has(from_display, "mail delivery subsystem"))
+	if (btext_has(t, "delivery to the following recipient") ||
+	    btext_has(t, "the response from the remote server was") ||
+	    btext_has(t, "gmail") || btext_has(from_display, "mail delivery subsystem"))
 		return "gmail";
 	return "text";
 }
@@ -1111,13 +710,13 @@ static const char *const auto_subjects[] = {
 static bool
 robot_sender(const struct bounce *b, const struct hdrs *h)
 {
-	if (b->from && is_robot(b->from, strlen(b->from)) &&
-	    !lc_prefix(b->from, "noreply@") && !lc_prefix(b->from, "no-reply@"))
+	if (b->from && btext_is_robot(b->from, strlen(b->from)) &&
+	    !btext_prefix(b->from, "noreply@") && !btext_prefix(b->from, "no-reply@"))
 		return true;
-	return lc_has(h->from_display, "mail delivery") ||
-	    lc_has(h->from_display, "mailer-daemon") ||
-	    lc_has(h->from_display, "mail administrator") ||
-	    lc_has(h->from_display, "postmaster");
+	return btext_has(h->from_display, "mail delivery") ||
+	    btext_has(h->from_display, "mailer-daemon") ||
+	    btext_has(h->from_display, "mail administrator") ||
+	    btext_has(h->from_display, "postmaster");
 }
 
 /* What auto-replies say in their first lines when their headers do not. */
@@ -1137,18 +736,18 @@ is_autoreply(const struct bounce *b, const struct hdrs *h, const char *t)
 {
 	if (h->has_autoreply_hdr)
 		return true;
-	if (h->auto_submitted && !lc_prefix(h->auto_submitted, "no"))
+	if (h->auto_submitted && !btext_prefix(h->auto_submitted, "no"))
 		return true;
-	if (h->precedence && lc_has(h->precedence, "auto_reply"))
+	if (h->precedence && btext_has(h->precedence, "auto_reply"))
 		return true;
-	if (b->subject && (lc_find_any(b->subject, auto_subjects) ||
-	    lc_prefix(b->subject, "auto:") || lc_prefix(b->subject, "ooo ") ||
-	    lc_prefix(b->subject, "ooo:")))
+	if (b->subject && (btext_find_any(b->subject, auto_subjects) ||
+	    btext_prefix(b->subject, "auto:") || btext_prefix(b->subject, "ooo ") ||
+	    btext_prefix(b->subject, "ooo:")))
 		return true;
 	/* the opening of the body, for the ones without such headers */
 	if (t && *t) {
 		char *head = xstrndup(t, 600);
-		bool yes = lc_find_any(head, auto_bodies) != NULL;
+		bool yes = btext_find_any(head, auto_bodies) != NULL;
 
 		free(head);
 		return yes;
@@ -1198,7 +797,7 @@ is_unsubscribe(struct bounce *b, const struct buf *text)
 
 	while (s && (*s == ' ' || *s == '\t'))
 		s++;
-	if (s && lc_prefix(s, "unsubscribe")) {
+	if (s && btext_prefix(s, "unsubscribe")) {
 		b->token = find_token(s);
 		if (b->token == NULL)
 			b->token = find_token(t);
@@ -1208,7 +807,7 @@ is_unsubscribe(struct bounce *b, const struct buf *text)
 	if (s == NULL || *s == '\0') {
 		while (*t == ' ' || *t == '\r' || *t == '\n' || *t == '\t')
 			t++;
-		if (lc_prefix(t, "unsubscribe")) {
+		if (btext_prefix(t, "unsubscribe")) {
 			b->token = find_token(t);
 			return true;
 		}
@@ -1223,7 +822,7 @@ add_rcpt(struct bounce *b, const char *addr, enum bounce_kind k,
 	struct bounce_rcpt *r;
 	size_t i;
 
-	if (addr == NULL || b->nrcpt >= ADDRS_MAX)
+	if (addr == NULL || b->nrcpt >= BTEXT_LIST_MAX)
 		return;
 	for (i = 0; i < b->nrcpt; i++)
 		if (ascii_casecmp(b->rcpt[i].addr, addr) == 0)
@@ -1253,18 +852,19 @@ set_verdict(struct bounce *b, enum bounce_kind k, const char *reason,
 static bool
 verdict_dsn(struct bounce *b, const struct walk *w, const char *text)
 {
-	struct field_cb cb = { dsn_field, dsn_blank, NULL };
+	struct btext_field_cb cb = { dsn_field, dsn_blank, NULL };
 	struct dsn d = { 0 };
 	size_t i;
 	bool any = false, done = false, sender_phase;
 	char *tctx;
 
 	cb.arg = &d;
-	each_field(w->dsn.data ? w->dsn.data : "", w->dsn.len, &cb);
+	btext_fields(w->dsn.data ? w->dsn.data : "", w->dsn.len, &cb);
 	/* Exim's DSN does not say which command failed; its text does */
-	tctx = diag_from_text(text, strlen(text));
-	sender_phase = tctx && (lc_has(tctx, "after mail from") ||
-	    lc_has(tctx, ">>> mail from") || lc_has(tctx, "in reply to mail from"));
+	tctx = btext_diag(text, strlen(text));
+	sender_phase = tctx && (btext_has(tctx, "after mail from") ||
+	    btext_has(tctx, ">>> mail from") ||
+	    btext_has(tctx, "in reply to mail from"));
 	free(tctx);
 	for (i = 0; i < d.n; i++) {
 		struct dsn_rcpt *r = &d.r[i];
@@ -1275,20 +875,20 @@ verdict_dsn(struct bounce *b, const struct walk *w, const char *text)
 
 		if (addr == NULL)
 			continue;
-		if (r->status && find_status(r->status, st))
+		if (r->status && btext_status(r->status, st))
 			stp = st;
 		/* a generic x.0.0 status: the diagnostic's code says more */
-		if (r->diag && find_status(r->diag, dst) &&
+		if (r->diag && btext_status(r->diag, dst) &&
 		    (stp == NULL || (strcmp(stp + 1, ".0.0") == 0 &&
 		    dst[0] == stp[0])))
 			stp = dst;
-		if (r->action && (lc_prefix(r->action, "delivered") ||
-		    lc_prefix(r->action, "relayed") ||
-		    lc_prefix(r->action, "expanded"))) {
+		if (r->action && (btext_prefix(r->action, "delivered") ||
+		    btext_prefix(r->action, "relayed") ||
+		    btext_prefix(r->action, "expanded"))) {
 			k = BOUNCE_NOTICE;
-			reason = r->action && lc_prefix(r->action, "delivered") ?
+			reason = r->action && btext_prefix(r->action, "delivered") ?
 			    "delivered" : "relayed";
-		} else if (r->action && lc_prefix(r->action, "delayed")) {
+		} else if (r->action && btext_prefix(r->action, "delayed")) {
 			k = BOUNCE_SOFT;
 			reason = "delivery delayed";
 			if (stp == NULL || stp[0] != '4')
@@ -1317,7 +917,7 @@ verdict_dsn(struct bounce *b, const struct walk *w, const char *text)
 		any = true;
 		/* the message's verdict: the first failure, else the first */
 		if (!done && (k == BOUNCE_HARD || (k == BOUNCE_SOFT &&
-		    !(r->action && lc_prefix(r->action, "delayed"))))) {
+		    !(r->action && btext_prefix(r->action, "delayed"))))) {
 			set_verdict(b, k, reason, stp, r->diag);
 			done = true;
 		} else if (b->kind == BOUNCE_UNKNOWN ||
@@ -1333,13 +933,13 @@ verdict_dsn(struct bounce *b, const struct walk *w, const char *text)
 static void
 verdict_arf(struct bounce *b, const struct walk *w, const char *type)
 {
-	struct field_cb cb = { arf_field, NULL, NULL };
+	struct btext_field_cb cb = { arf_field, NULL, NULL };
 	struct arf a = { 0 };
 	size_t i;
 
 	cb.arg = &a;
 	if (w->arf.len)
-		each_field(w->arf.data, w->arf.len, &cb);
+		btext_fields(w->arf.data, w->arf.len, &cb);
 	if (a.type && ascii_casecmp(a.type, "not-spam") == 0)
 		set_verdict(b, BOUNCE_NOTICE, "not-spam report", NULL, NULL);
 	else
@@ -1348,7 +948,7 @@ verdict_arf(struct bounce *b, const struct walk *w, const char *type)
 		add_rcpt(b, a.rcpt[i], b->kind, b->reason, NULL, NULL);
 	b->format = type;
 	free(a.type);
-	list_free(a.rcpt, a.nrcpt);
+	btext_list_free(a.rcpt, a.nrcpt);
 }
 
 /* A bounce read from its text. */
@@ -1363,11 +963,11 @@ verdict_text(struct bounce *b, const struct hdrs *h, const char *t,
 	char hint;
 
 	if (h->failed_rcpts)
-		scan_addrs(h->failed_rcpts, strlen(h->failed_rcpts), &addrs,
+		btext_addrs(h->failed_rcpts, strlen(h->failed_rcpts), &addrs,
 		    &naddrs);
-	scan_addrs(t, tlen, &addrs, &naddrs);
-	diag = diag_from_text(t, tlen);
-	if (find_status(diag, st) || find_status(t, st))
+	btext_addrs(t, tlen, &addrs, &naddrs);
+	diag = btext_diag(t, tlen);
+	if (btext_status(diag, st) || btext_status(t, st))
 		stp = st;
 	hint = permanence_hint(t);
 	k = bounce_classify(stp, diag, t, hint, &reason);
@@ -1383,7 +983,7 @@ verdict_text(struct bounce *b, const struct hdrs *h, const char *t,
 			add_rcpt(b, addrs[i], k, reason, stp, diag);
 	}
 	free(diag);
-	list_free(addrs, naddrs);
+	btext_list_free(addrs, naddrs);
 }
 
 /* The returned message's To (and Microsoft's X-HmXmrOriginalRecipient)
@@ -1399,25 +999,26 @@ orig_rcpts(struct bounce *b, const struct walk *w)
 
 		while (e < n && s[e] != '\n')
 			e++;
-		if (lc_prefix(s + i, "to:") ||
-		    lc_prefix(s + i, "x-hmxmroriginalrecipient:") ||
-		    lc_prefix(s + i, "x-original-to:") ||
-		    lc_prefix(s + i, "delivered-to:")) {
+		if (btext_prefix(s + i, "to:") ||
+		    btext_prefix(s + i, "x-hmxmroriginalrecipient:") ||
+		    btext_prefix(s + i, "x-original-to:") ||
+		    btext_prefix(s + i, "delivered-to:")) {
 			char **v = NULL;
 			size_t nv = 0, k;
 			size_t end = e;
 
 			/* folded continuation lines */
-			while (end + 1 < n && (s[end + 1] == ' ' || s[end + 1] == '\t')) {
+			while (end + 1 < n &&
+			    (s[end + 1] == ' ' || s[end + 1] == '\t')) {
 				end++;
 				while (end < n && s[end] != '\n')
 					end++;
 			}
-			scan_addrs(s + i, end - i, &v, &nv);
+			btext_addrs(s + i, end - i, &v, &nv);
 			for (k = 0; k < nv; k++)
 				add_rcpt(b, v[k], b->kind, b->reason, b->status,
 				    b->diag);
-			list_free(v, nv);
+			btext_list_free(v, nv);
 			e = end;
 		}
 		i = e + 1;
@@ -1444,7 +1045,7 @@ bounce_parse(const char *msg, size_t len, struct bounce *b)
 		return;
 
 	/* VERP addresses anywhere, headers first since they come first */
-	scan_verp(msg, len, &b->verp, &b->nverp);
+	btext_verp(msg, len, &b->verp, &b->nverp);
 
 	/*
 	 * libetpan's decoders read a byte or two past the end of a part that
@@ -1465,11 +1066,11 @@ bounce_parse(const char *msg, size_t len, struct bounce *b)
 	walk(&w, mime, 0, true);
 
 	/* the decoded parts may hold VERP addresses the raw text hid */
-	scan_verp(w.orig.data ? w.orig.data : "", w.orig.len, &b->verp,
+	btext_verp(w.orig.data ? w.orig.data : "", w.orig.len, &b->verp,
 	    &b->nverp);
-	scan_verp(w.text.data ? w.text.data : "", w.text.len, &b->verp,
+	btext_verp(w.text.data ? w.text.data : "", w.text.len, &b->verp,
 	    &b->nverp);
-	scan_verp(w.dsn.data ? w.dsn.data : "", w.dsn.len, &b->verp,
+	btext_verp(w.dsn.data ? w.dsn.data : "", w.dsn.len, &b->verp,
 	    &b->nverp);
 
 	if (!w.saw_text && w.html.len && w.text.len == 0)
@@ -1489,19 +1090,20 @@ bounce_parse(const char *msg, size_t len, struct bounce *b)
 	t = buf_cstr(&w.text);
 
 	/* a DSN written as text (old Exchange, some appliances) */
-	if (w.dsn.len == 0 && lc_has(t, "final-recipient:") &&
-	    (lc_has(t, "status:") || lc_has(t, "action:")))
+	if (w.dsn.len == 0 && btext_has(t, "final-recipient:") &&
+	    (btext_has(t, "status:") || btext_has(t, "action:")))
 		buf_add(&w.dsn, w.text.data, w.text.len);
 
 	if (w.dsn.len && verdict_dsn(b, &w, t)) {
 		/* done */
 	} else if (w.arf.len || w.report_arf)
 		verdict_arf(b, &w, "arf");
-	else if (b->subject && lc_prefix(b->subject, "complaint about message from"))
+	else if (b->subject &&
+	    btext_prefix(b->subject, "complaint about message from"))
 		verdict_arf(b, &w, "jmrp");
 	else if (w.report_dsn || h.failed_rcpts || robot_sender(b, &h) ||
-	    (b->subject && lc_find_any(b->subject, bounce_subjects) &&
-	    (h.null_return_path || lc_find_any(t, bounce_bodies))))
+	    (b->subject && btext_find_any(b->subject, bounce_subjects) &&
+	    (h.null_return_path || btext_find_any(t, bounce_bodies))))
 		verdict_text(b, &h, t, w.text.len);
 	else if (is_autoreply(b, &h, t)) {
 		set_verdict(b, BOUNCE_AUTOREPLY, "auto-reply", NULL, NULL);
@@ -1510,8 +1112,8 @@ bounce_parse(const char *msg, size_t len, struct bounce *b)
 		set_verdict(b, BOUNCE_UNSUBSCRIBE, "unsubscribe request", NULL,
 		    NULL);
 		b->format = "mailto";
-	} else if (lc_find_any(t, bounce_bodies) || b->nverp > 0 ||
-	    (b->subject && lc_find_any(b->subject, bounce_subjects)))
+	} else if (btext_find_any(t, bounce_bodies) || b->nverp > 0 ||
+	    (b->subject && btext_find_any(b->subject, bounce_subjects)))
 		verdict_text(b, &h, t, w.text.len);
 	else
 		b->format = "other";
@@ -1544,8 +1146,8 @@ bounce_free(struct bounce *b)
 		free(b->rcpt[i].diag);
 	}
 	free(b->rcpt);
-	list_free(b->verp, b->nverp);
-	list_free(b->to, b->nto);
+	btext_list_free(b->verp, b->nverp);
+	btext_list_free(b->to, b->nto);
 	free(b->status);
 	free(b->diag);
 	free(b->from);

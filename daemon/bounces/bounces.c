@@ -108,7 +108,7 @@ match(struct ctx *c, const struct bounce *b, struct bounce_delivery *d,
 	enum store_rc rc;
 	const char *nl;
 	bool found;
-	size_t i;
+	size_t i, j;
 
 	*r = NULL;
 	for (i = 0; c->key && i < b->nverp; i++) {
@@ -121,9 +121,9 @@ match(struct ctx *c, const struct bounce *b, struct bounce_delivery *d,
 		if (!found)
 			continue;
 		*how = "VERP";
-		for (i = 0; i < b->nrcpt; i++)
-			if (ascii_casecmp(b->rcpt[i].addr, d->email) == 0) {
-				*r = &b->rcpt[i];
+		for (j = 0; j < b->nrcpt; j++)
+			if (ascii_casecmp(b->rcpt[j].addr, d->email) == 0) {
+				*r = &b->rcpt[j];
 				break;
 			}
 		return 0;
