@@ -217,6 +217,14 @@ def main():
     # usage and configuration errors
     p = herald("bounces", "frobnicate")
     check(p.returncode == 2, f"bad subcommand exit {p.returncode}")
+    p = herald("bounces")
+    check(p.returncode == 2 and "missing subcommand" in p.stderr, f"no subcommand: {p.returncode} {p.stderr}")
+    with open(os.path.join(T, "herald.yml")) as f:
+        cfg = f.read()
+    with open(os.path.join(T, "herald.yml"), "w") as f:
+        f.write(re.sub(r"bounces:\n(  .*\n)+", "", cfg))
+    p = herald("bounces", "check")
+    check(p.returncode == 2 and "no bounces: section" in p.stderr, f"no bounces section: {p.returncode} {p.stderr}")
     config(1, mailbox="maildir:nonexistent")
     p = herald("bounces", "check")
     check(p.returncode == 1 and "not a maildir" in p.stderr, f"missing maildir: {p.returncode} {p.stderr}")
