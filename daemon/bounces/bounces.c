@@ -5,6 +5,8 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+
+#include <idn2.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,6 +99,25 @@ newsletter_of_to(const struct config *cfg, const struct bounce *b)
 }
 
 /*
+ * addr with its domain in Unicode when the bounce gives its IDNA form
+ * (herald mails ada@xn--exmple-cua.org for a subscriber stored as
+ * ada@exämple.org): a new string, or NULL when there is no such form.
+ */
+static char *
+unicode_form(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	char *dom = NULL, *out;
+
+	if (at == NULL || strstr(at, "xn--") == NULL ||
+	    idn2_to_unicode_8z8z(at + 1, &dom, 0) != IDN2_OK)
+		return NULL;
+	out = xasprintf("%.*s@%s", (int)(at - addr), addr, dom);
+	idn2_free(dom);
+	return out;
+}
+
+/*
  * The delivery the bounce is about: *how "VERP" or "recipient", and *r the
  * recipient entry that names the subscriber (or NULL).  0 found, 1 none,
  * or a STORE_* error (negative).
@@ -135,6 +156,16 @@ match(struct ctx *c, const struct bounce *b, struct bounce_delivery *d,
 		if ((rc = store_bounces_mailed(c->st, b->rcpt[i].addr, nl,
 		    c->now - BOUNCES_RECENT, d, &found)) != STORE_OK)
 			return rc;
+		if (!found) {
+			char *u = unicode_form(b->rcpt[i].addr);
+
+			if (u)
+				rc = store_bounces_mailed(c->st, u, nl,
+				    c->now - BOUNCES_RECENT, d, &found);
+			free(u);
+			if (rc != STORE_OK)
+				return rc;
+		}
 		if (found) {
 			*how = "recipient";
 			*r = &b->rcpt[i];

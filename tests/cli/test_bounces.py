@@ -41,7 +41,7 @@ BOUNCES = {
 }
 SUBSCRIBERS = ["ada@example.org", "bob@example.net", "ivan@example.net",
                "paula@gmail.com", "wendy@yahoo.com", "oliver@widgets.example",
-               "carol@example.com", "unsub@example.org"]
+               "carol@example.com", "unsub@example.org", "ida@ex\u00e4mple.org"]
 
 
 def check(cond, what):
@@ -125,6 +125,7 @@ def main():
         log = sv.log()
     verp = {r["to"][0].lower(): r["from"] for r in log}
     check(len(verp) == len(SUBSCRIBERS), f"one message each: {log}")
+    check("ida@xn--exmple-cua.org" in verp, f"IDN sent in its IDNA form: {list(verp)}")
     check(all(re.match(r"bounces\+\d+-[0-9a-f]{16}@rangeinn\.example$", v)
               for v in verp.values()), f"VERP senders: {verp}")
 
@@ -133,6 +134,11 @@ def main():
         n += 1
         v = verp.get(who) if who and fx != "office365_html_only_access_denied.eml" else None
         deliver(box, f"17000000{n:02d}.M1P1.test", bounce_text(fx, v))
+    # an IDN address, named in its IDNA form by a bounce without VERP
+    deliver(box, "1700000089.M1P1.test",
+            bounce_text("generic_500_mailbox_unavailable.eml", "x")
+            .replace("bounces+x", "bounces").replace("uma@example.net", "ida@xn--exmple-cua.org")
+            .replace("To: x", "To: bounces@rangeinn.example"))
     # a second copy of the same DSN (delivered twice) counts once
     deliver(box, "1700000090.M1P1.test",
             bounce_text("postfix_dsn_mailbox_full_552.eml", verp["bob@example.net"]))
@@ -189,7 +195,7 @@ def main():
     moved = os.listdir(os.path.join(box, ".Processed", "cur"))
     check(len(moved) == len(before) - 1, f"processed moved: {moved}")
     check(os.path.exists(os.path.join(box, ".Processed", "maildirfolder")), "Maildir++ folder")
-    check(re.search(r"^12 messages: 5 hard, 2 soft, 1 complaint, 2 unsubscribes, 1 ignored, 1 unknown",
+    check(re.search(r"^13 messages: 6 hard, 2 soft, 1 complaint, 2 unsubscribes, 1 ignored, 1 unknown",
                     out, re.M), f"summary: {out}")
 
     # the events show in subscribers show
@@ -200,12 +206,12 @@ def main():
 
     # status counts them
     p = herald("status")
-    check(re.search(r"bounces: +4 bounced, 1 with soft bounces counting; last 30 days: 4 hard, 1 soft, "
+    check(re.search(r"bounces: +5 bounced, 1 with soft bounces counting; last 30 days: 5 hard, 1 soft, "
                     r"1 complaint, 2 unsubscribed by mail", p.stdout), f"status: {p.stdout}")
     p = herald("status", "--format", "json")
     try:
         j = json.loads(p.stdout)[0]["bounces"]
-        check(j["bounced"] == 4 and j["complaints_30d"] == 1, f"status json: {j}")
+        check(j["bounced"] == 5 and j["complaints_30d"] == 1, f"status json: {j}")
     except (ValueError, KeyError, IndexError) as e:
         check(False, f"status json: {e}: {p.stdout}")
 
