@@ -140,6 +140,21 @@ test_classify(void **state)
 		  "again", NULL, 0, BOUNCE_HARD },
 		{ "5.1.10", "556 5.1.10 Recipient address has null MX", NULL, 0,
 		  BOUNCE_HARD },
+		{ NULL, "554 delivery error: dd Requested mailbox is not "
+		  "available", NULL, 0, BOUNCE_HARD },
+		{ "5.1.1", "550 5.1.1 <a@icloud.example>: inactive email "
+		  "address", NULL, 0, BOUNCE_HARD },
+		{ NULL, "550 Administrative prohibition", NULL, 0, BOUNCE_SOFT },
+		{ "5.5.0", "550 5.5.0 Requested action not taken: mailbox "
+		  "unavailable", NULL, 0, BOUNCE_HARD },
+		{ "5.2.0", "554 5.2.0 STOREDRV.Deliver.Exception:"
+		  "QuotaExceededException", NULL, 0, BOUNCE_SOFT },
+		{ "5.7.1", "550 5.7.1 Unfortunately, messages from [192.0.2.1] "
+		  "weren't sent. Please contact your Internet service provider "
+		  "since part of their network is on our block list (S3150)",
+		  NULL, 0, BOUNCE_SOFT },
+		{ NULL, "Sorry, I couldn't find any host named example.invalid. "
+		  "(#5.1.2)", NULL, 0, BOUNCE_HARD },
 		{ NULL, "550 5.1.0 neko.example does not exist (in reply to "
 		  "MAIL FROM command)", NULL, 0, BOUNCE_SOFT },
 	};
