@@ -402,10 +402,16 @@ send_pass(struct store *st, const struct config *cfg,
 		if (qs.sent == 0 && qs.deferred == 0 && qs.failed == 0)
 			rc = EXIT_TEMP;
 	}
-	if (qs.stopped) {
+	if (qs.stopped && po->report == NULL)
+		/* the daemon (a reload or a stop): it resumes the issue */
+		log_info("send: %s: paused, %ld in flight %s; the daemon "
+		    "resumes the issue", nl->id, qs.inflight,
+		    *po->stop >= 2 ? "abandoned" : "finished");
+	else if (qs.stopped)
 		log_error("send: interrupted: %ld in flight %s; run `herald "
 		    "send` again to resume", qs.inflight,
 		    *po->stop >= 2 ? "abandoned" : "finished");
+	if (qs.stopped) {
 		if (rc == EXIT_OK)
 			rc = EXIT_TEMP;
 	}

@@ -243,6 +243,8 @@ def test_hup_during_send(port, md):
             check(len(sv.log()) < 30, "the reload came before the send ended")
             check(wait_for(lambda: len(sv.log()) >= 30, 30),
                   f"the send went on after the reload: {len(sv.log())} of 30")
+            check("interrupted" not in d.text(),
+                  "a reload during a send is not logged as an interrupted send")
             time.sleep(0.3)
         finally:
             d.stop()
