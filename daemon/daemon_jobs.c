@@ -240,7 +240,8 @@ daemon_tick(struct cli *cli, struct daemon_state *ds,
 	if (cli->cfg->bounces.enabled && !h->interrupted()) {
 		if (ds->next_bounces <= now) {
 			h->doing("polling the bounce mailbox");
-			(void)bounces_poll(cli->store, cli->cfg, h->yield);
+			(void)bounces_poll(cli->store, cli->cfg, h->yield,
+			    h->alive);
 			ds->next_bounces = now + cli->cfg->bounces.interval;
 			h->alive();
 		}

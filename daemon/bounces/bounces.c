@@ -510,6 +510,8 @@ bounces_check(struct store *st, const struct config *cfg,
 		}
 		report(o, &line, quiet);
 		buf_free(&line);
+		if (o->alive)
+			o->alive();
 	}
 	rc = 0;
 out:
@@ -525,9 +527,9 @@ out:
 
 int
 bounces_poll(struct store *st, const struct config *cfg,
-    volatile sig_atomic_t *stop)
+    volatile sig_atomic_t *stop, void (*alive)(void))
 {
-	struct bounces_opts o = { false, NULL, stop };
+	struct bounces_opts o = { false, NULL, stop, alive };
 	struct bounces_stats s;
 	struct token_key *key;
 	char *err = NULL;

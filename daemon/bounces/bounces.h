@@ -37,6 +37,9 @@ struct bounces_opts {
 						   (then the log, at info) */
 	volatile sig_atomic_t	*stop;		/* stop between messages when
 						   set, or NULL */
+	void			(*alive)(void);	/* called after each message
+						   (the systemd watchdog), or
+						   NULL */
 };
 
 struct bounces_stats {
@@ -60,10 +63,10 @@ int	bounces_check(struct store *, const struct config *,
 
 /*
  * One poll for the daemon: loads the key, runs bounces_check() with each
- * message's line and a summary in the log.  stop as in bounces_opts.
- * Returns 0, -1 or -2 as bounces_check() (already logged).
+ * message's line and a summary in the log.  stop and alive as in
+ * bounces_opts.  Returns 0, -1 or -2 as bounces_check() (already logged).
  */
 int	bounces_poll(struct store *, const struct config *,
-	    volatile sig_atomic_t *stop);
+	    volatile sig_atomic_t *stop, void (*alive)(void));
 
 #endif
