@@ -473,6 +473,13 @@ cfg_path(struct ctx *c, yaml_node_t *v, const char *path, char **out)
 	if (!cfg_string(c, v, path, &s))
 		return false;
 	free(*out);
+	/* database: a PostgreSQL URI (issue 14) is kept as written. */
+	if (strcmp(path, "database") == 0 &&
+	    (strncmp(s, "postgresql://", 13) == 0 ||
+	    strncmp(s, "postgres://", 11) == 0)) {
+		*out = s;
+		return true;
+	}
 	*out = cfg_resolve_path(c->dir, s);
 	free(s);
 	return true;

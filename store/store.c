@@ -16,14 +16,16 @@
 #define STORE_NSTMT	128
 
 struct store {
-	sqlite3		*db;
+	struct db	*conn;		/* the driver (db.h) */
+	sqlite3		*db;		/* SQLite's connection; NULL on PostgreSQL */
+	char		*uri;		/* PostgreSQL: the URI it was opened with */
 	char		*path;		/* as SQLite resolved it; "" in memory */
 	dev_t		 dev;		/* the file opened, to notice a swap */
 	ino_t		 ino;
 	char		*msg;		/* store_set_error(); cleared per statement */
 	struct {
 		const char	*sql;
-		sqlite3_stmt	*stmt;
+		struct db_stmt	*stmt;
 	} cache[STORE_NSTMT];
 	int		 ncache;
 };
@@ -159,6 +161,7 @@ open_db(const char *path, bool create, char **err, bool *busy, bool *missing)
 		*err = e;
 		goto fail;
 	}
+	st->conn = db_sqlite_wrap(st->db);
 	return st;
 fail:
 	sqlite3_close(st->db);
@@ -167,15 +170,130 @@ fail:
 	return NULL;
 }
 
+/* Reads the schema version of a PostgreSQL database (0: none yet). */
+static int
+pg_version(struct db *db, int *have)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	*have = 0;
+	if ((rc = db_prepare(db, "SELECT to_regclass('herald_schema') IS NOT "
+	    "NULL", &s)) != DB_OK)
+		return rc;
+	rc = db_step(s);
+	if (rc == DB_ROW && db_column_int(s, 0)) {
+		db_finalize(s);
+		s = NULL;
+		if ((rc = db_prepare(db, "SELECT coalesce(max(version), 0) "
+		    "FROM herald_schema", &s)) != DB_OK)
+			return rc;
+		if ((rc = db_step(s)) == DB_ROW)
+			*have = db_column_int(s, 0);
+	}
+	db_finalize(s);
+	return rc == DB_ROW ? DB_OK : rc;
+}
+
+/*
+ * PostgreSQL: the same numbered migrations (store_schema_pg_migration),
+ * the version in the table herald_schema; concurrent starts queue on a
+ * transaction-level advisory lock.
+ */
+static int
+pg_migrate(struct db *db, bool create, char **err, bool *busy)
+{
+	int have, want = store_schema_version(), rc, n;
+	char sql[128];
+
+	if ((rc = pg_version(db, &have)) != DB_OK)
+		goto fail;
+	if (have > want) {
+		*err = xasprintf("database schema version %d is newer than "
+		    "this herald understands (%d): upgrade herald", have, want);
+		return -1;
+	}
+	if (have == want)
+		return 0;
+	if (!create && have == 0) {
+		*err = xstrdup("no herald schema in this database yet: run "
+		    "herald store migrate (or any command that writes)");
+		return -1;
+	}
+	if ((rc = db_exec(db, "BEGIN; SELECT pg_advisory_xact_lock(1212696684);"
+	    "CREATE TABLE IF NOT EXISTS herald_schema (version integer NOT "
+	    "NULL)")) != DB_OK)
+		goto fail;
+	if ((rc = pg_version(db, &have)) != DB_OK)
+		goto fail_tx;
+	for (n = have + 1; n <= want; n++) {
+		if ((rc = db_exec(db, store_schema_pg_migration(n))) != DB_OK)
+			goto fail_tx;
+		snprintf(sql, sizeof(sql), "DELETE FROM herald_schema; "
+		    "INSERT INTO herald_schema VALUES (%d)", n);
+		if ((rc = db_exec(db, sql)) != DB_OK)
+			goto fail_tx;
+	}
+	if ((rc = db_exec(db, "COMMIT")) != DB_OK)
+		goto fail_tx;
+	return 0;
+fail_tx:
+	*err = xasprintf("migrating schema: %s", db_errmsg(db));
+	*busy = store_rc(rc) == STORE_BUSY;
+	(void)db_exec(db, "ROLLBACK");
+	return -1;
+fail:
+	*err = xasprintf("reading schema version: %s", db_errmsg(db));
+	*busy = store_rc(rc) == STORE_BUSY;
+	return -1;
+}
+
+/*
+ * Opens a PostgreSQL database by its libpq URI.  The password is libpq's
+ * business (~/.pgpass, PGPASSFILE, PGPASSWORD) unless HERALD_DB_PASSWORD
+ * is set: never put it in the URI.
+ */
+static struct store *
+store_pg_open(const char *uri, bool create, char **err, bool *busy)
+{
+	struct store *st;
+	struct db *db;
+	char *e;
+
+	*err = NULL;
+	*busy = false;
+	db = db_pg_connect(uri, getenv("HERALD_DB_PASSWORD"), err, busy);
+	if (db == NULL)
+		return NULL;
+	if (pg_migrate(db, create, err, busy) == -1) {
+		e = xasprintf("database: %s", *err);
+		free(*err);
+		*err = e;
+		db_close(db);
+		return NULL;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->conn = db;
+	st->uri = xstrdup(uri);
+	st->path = xstrdup("");
+	return st;
+}
+
 struct store *
 store_open(const char *path, char **err, bool *busy)
 {
+	if (db_is_pg_uri(path))
+		return store_pg_open(path, true, err, busy);
 	return open_db(path, true, err, busy, NULL);
 }
 
 struct store *
 store_open_existing(const char *path, char **err, bool *busy, bool *missing)
 {
+	if (missing)
+		*missing = false;
+	if (db_is_pg_uri(path))
+		return store_pg_open(path, false, err, busy);
 	return open_db(path, false, err, busy, missing);
 }
 
@@ -186,8 +304,8 @@ store_check(struct store *st, char **err)
 	int moved = 0;
 
 	*err = NULL;
-	if (st->path == NULL || st->path[0] == '\0')
-		return 0;		/* in memory, or read-only summary */
+	if (st->db == NULL || st->path == NULL || st->path[0] == '\0')
+		return 0;		/* PostgreSQL, in memory, or a summary */
 	if (stat(st->path, &sb) == -1) {
 		*err = xasprintf("%s: the database was removed while herald "
 		    "was running (%s); stopping so nothing is sent twice: "
@@ -209,11 +327,15 @@ store_check(struct store *st, char **err)
 struct store *
 store_open_ro(const char *path, char **err)
 {
-	struct store *st = xcalloc(1, sizeof(*st));
+	struct store *st;
 	sqlite3_stmt *s = NULL;
 	int rc, have = 0;
+	bool busy;
 
 	*err = NULL;
+	if (db_is_pg_uri(path))
+		return store_pg_open(path, false, err, &busy);
+	st = xcalloc(1, sizeof(*st));
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -237,6 +359,7 @@ store_open_ro(const char *path, char **err)
 	else if (have < 1 || have > store_schema_version())
 		*err = xasprintf("%s: schema version %d, not one this herald "
 		    "reads (%d)", path, have, store_schema_version());
+	st->conn = db_sqlite_wrap(st->db);
 	if (*err) {
 		store_close(st);
 		return NULL;
@@ -250,6 +373,8 @@ store_open_again(struct store *st, char **err, bool *busy)
 	struct store *again;
 
 	*busy = false;
+	if (st->uri != NULL)
+		return store_pg_open(st->uri, false, err, busy);
 	if (st->path == NULL || st->path[0] == '\0') {
 		*err = xstrdup("needs a database file, not an in-memory one");
 		return NULL;
@@ -277,8 +402,12 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	for (i = 0; i < st->ncache; i++)
-		sqlite3_finalize(st->cache[i].stmt);
-	sqlite3_close(st->db);
+		db_finalize(st->cache[i].stmt);
+	if (st->conn)
+		db_close(st->conn);	/* closes st->db too */
+	else
+		sqlite3_close(st->db);
+	free(st->uri);
 	free(st->path);
 	free(st->msg);
 	free(st);
@@ -290,10 +419,22 @@ store_db(struct store *st)
 	return st->db;
 }
 
+struct db *
+store_conn(struct store *st)
+{
+	return st->conn;
+}
+
+bool
+store_is_pg(struct store *st)
+{
+	return db_kind(st->conn) == DB_PG;
+}
+
 const char *
 store_errmsg(struct store *st)
 {
-	return st->msg ? st->msg : sqlite3_errmsg(st->db);
+	return st->msg ? st->msg : db_errmsg(st->conn);
 }
 
 void
@@ -312,10 +453,10 @@ store_set_error(struct store *st, const char *fmt, ...)
 	st->msg = m;
 }
 
-sqlite3_stmt *
+struct db_stmt *
 store_stmt(struct store *st, const char *sql)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int i;
 
 	free(st->msg);
@@ -323,14 +464,13 @@ store_stmt(struct store *st, const char *sql)
 	for (i = 0; i < st->ncache; i++) {
 		if (st->cache[i].sql == sql) {
 			s = st->cache[i].stmt;
-			sqlite3_reset(s);
-			sqlite3_clear_bindings(s);
+			db_reset(s);
+			db_clear_bindings(s);
 			return s;
 		}
 	}
-	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
-	    NULL) != SQLITE_OK)
-		fatal("store: preparing \"%s\": %s", sql, sqlite3_errmsg(st->db));
+	if (db_prepare(st->conn, sql, &s) != DB_OK)
+		fatal("store: preparing \"%s\": %s", sql, db_errmsg(st->conn));
 	if (st->ncache == STORE_NSTMT)
 		fatal("store: statement cache full");
 	st->cache[st->ncache].sql = sql;
@@ -342,13 +482,13 @@ store_stmt(struct store *st, const char *sql)
 enum store_rc
 store_exec(struct store *st, const char *sql)
 {
-	return store_rc(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
+	return store_rc(db_exec(st->conn, sql));
 }
 
 enum store_rc
 store_begin(struct store *st)
 {
-	return store_exec(st, "BEGIN IMMEDIATE");
+	return store_exec(st, store_is_pg(st) ? "BEGIN" : "BEGIN IMMEDIATE");
 }
 
 enum store_rc
@@ -364,32 +504,32 @@ store_commit(struct store *st)
 void
 store_rollback(struct store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (db_in_tx(st->conn))
+		(void)db_exec(st->conn, "ROLLBACK");
 }
 
 const char *
-store_col_text(sqlite3_stmt *s, int col)
+store_col_text(struct db_stmt *s, int col)
 {
-	return (const char *)sqlite3_column_text(s, col);
+	return db_column_text(s, col);
 }
 
 long
-store_collect_ids(sqlite3_stmt *s, int64_t **ids)
+store_collect_ids(struct db_stmt *s, int64_t **ids)
 {
 	size_t n = 0, cap = 0;
 	int rc;
 
 	*ids = NULL;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
 			*ids = xrealloc(*ids, cap * sizeof(**ids));
 		}
-		(*ids)[n++] = sqlite3_column_int64(s, 0);
+		(*ids)[n++] = db_column_int64(s, 0);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	db_reset(s);
+	if (rc != DB_DONE) {
 		free(*ids);
 		*ids = NULL;
 		return -1;
@@ -398,27 +538,24 @@ store_collect_ids(sqlite3_stmt *s, int64_t **ids)
 }
 
 enum store_rc
-store_finish(sqlite3_stmt *s, int rc)
+store_finish(struct db_stmt *s, int rc)
 {
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? STORE_OK : store_rc(rc);
+	db_reset(s);
+	return rc == DB_DONE || rc == DB_ROW ? STORE_OK : store_rc(rc);
 }
 
 enum store_rc
-store_step_done(sqlite3_stmt *s)
+store_step_done(struct db_stmt *s)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? STORE_OK : store_rc(rc) == STORE_BUSY ?
+	db_reset(s);
+	return rc == DB_DONE ? STORE_OK : store_rc(rc) == STORE_BUSY ?
 	    STORE_BUSY : STORE_ERR;
 }
 
 void
-store_bind_text(sqlite3_stmt *s, int i, const char *v)
+store_bind_text(struct db_stmt *s, int i, const char *v)
 {
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
+	db_bind_text(s, i, v);
 }

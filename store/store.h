@@ -67,6 +67,11 @@ struct store	*store_open_again(struct store *, char **err, bool *busy) STORE_WUR
  */
 int		 store_check(struct store *st, char **err) STORE_WUR;
 void		 store_close(struct store *);
+/*
+ * True when the store is a PostgreSQL database (database: postgresql://...,
+ * issue 14): several herald processes may then send from it at once.
+ */
+bool		 store_is_pg(struct store *);
 /* The last error: store_set_error()'s since the last statement, else SQLite's. */
 const char	*store_errmsg(struct store *);
 int		 store_schema_version(void) STORE_WUR;

@@ -10,7 +10,7 @@
 #include "xmalloc.h"
 
 static char *
-col_dup(sqlite3_stmt *s, int i)
+col_dup(struct db_stmt *s, int i)
 {
 	return xstrdup(store_col_text(s, i));
 }
@@ -19,7 +19,7 @@ enum store_rc
 store_source_get(struct store *st, const char *newsletter, const char *kind,
     const char *location, struct source_row *out)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum store_rc rc;
 	int r, tries;
 
@@ -31,19 +31,19 @@ store_source_get(struct store *st, const char *newsletter, const char *kind,
 		store_bind_text(s, 1, newsletter);
 		store_bind_text(s, 2, kind);
 		store_bind_text(s, 3, location);
-		r = sqlite3_step(s);
-		if (r == SQLITE_ROW) {
-			out->id = sqlite3_column_int64(s, 0);
+		r = db_step(s);
+		if (r == DB_ROW) {
+			out->id = db_column_int64(s, 0);
 			out->fetch_url = col_dup(s, 1);
 			out->etag = col_dup(s, 2);
 			out->last_modified = col_dup(s, 3);
-			out->last_fetch = (time_t)sqlite3_column_int64(s, 4);
-			out->failures = sqlite3_column_int(s, 5);
-			sqlite3_reset(s);
+			out->last_fetch = (time_t)db_column_int64(s, 4);
+			out->failures = db_column_int(s, 5);
+			db_reset(s);
 			return STORE_OK;
 		}
-		sqlite3_reset(s);
-		if (r != SQLITE_DONE)
+		db_reset(s);
+		if (r != DB_DONE)
 			return store_rc(r) == STORE_BUSY ? STORE_BUSY :
 			    STORE_ERR;
 		s = store_stmt(st, "INSERT OR IGNORE INTO sources "
@@ -71,7 +71,7 @@ store_source_health(struct store *st, const char *newsletter,
     const char *kind, const char *location, struct source_health *out,
     bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT last_fetch, last_success, failures, last_error,"
 	    " (SELECT count(*) FROM articles a WHERE a.source_id = sources.id)"
 	    " FROM sources WHERE newsletter = ?1 AND kind = ?2 AND location = ?3");
@@ -82,17 +82,17 @@ store_source_health(struct store *st, const char *newsletter,
 	store_bind_text(s, 1, newsletter);
 	store_bind_text(s, 2, kind);
 	store_bind_text(s, 3, location);
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
+	r = db_step(s);
+	if (r == DB_ROW) {
 		*found = true;
-		out->last_fetch = (time_t)sqlite3_column_int64(s, 0);
-		out->last_success = (time_t)sqlite3_column_int64(s, 1);
-		out->failures = sqlite3_column_int(s, 2);
+		out->last_fetch = (time_t)db_column_int64(s, 0);
+		out->last_success = (time_t)db_column_int64(s, 1);
+		out->failures = db_column_int(s, 2);
 		out->last_error = col_dup(s, 3);
-		out->articles = sqlite3_column_int(s, 4);
+		out->articles = db_column_int(s, 4);
 	}
-	sqlite3_reset(s);
-	return r == SQLITE_ROW || r == SQLITE_DONE ? STORE_OK :
+	db_reset(s);
+	return r == DB_ROW || r == DB_DONE ? STORE_OK :
 	    store_rc(r) == STORE_BUSY ? STORE_BUSY : STORE_ERR;
 }
 
@@ -107,14 +107,14 @@ enum store_rc
 store_source_ok(struct store *st, long long id, time_t now, const char *etag,
     const char *last_modified, const char *title)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE sources SET "
+	struct db_stmt *s = store_stmt(st, "UPDATE sources SET "
 	    "last_fetch = ?2, last_success = ?2, last_error = NULL, "
 	    "failures = 0, etag = coalesce(?3, etag), "
 	    "last_modified = coalesce(?4, last_modified), "
 	    "title = coalesce(?5, title) WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	db_bind_int64(s, 1, id);
+	db_bind_int64(s, 2, now);
 	store_bind_text(s, 3, etag);
 	store_bind_text(s, 4, last_modified);
 	store_bind_text(s, 5, title);
@@ -125,10 +125,10 @@ enum store_rc
 store_source_validators(struct store *st, long long id, const char *etag,
     const char *last_modified)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE sources SET etag = ?2, "
+	struct db_stmt *s = store_stmt(st, "UPDATE sources SET etag = ?2, "
 	    "last_modified = ?3 WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	store_bind_text(s, 2, etag);
 	store_bind_text(s, 3, last_modified);
 	return store_step_done(s);
@@ -138,31 +138,31 @@ enum store_rc
 store_source_fail(struct store *st, long long id, time_t now,
     const char *error, long *failures)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE sources SET "
+	struct db_stmt *s = store_stmt(st, "UPDATE sources SET "
 	    "last_fetch = ?2, last_error = ?3, failures = failures + 1 "
 	    "WHERE id = ?1 RETURNING failures");
 	int r;
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	db_bind_int64(s, 1, id);
+	db_bind_int64(s, 2, now);
 	store_bind_text(s, 3, error);
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		*failures = sqlite3_column_int(s, 0);
-		r = sqlite3_step(s);
+	r = db_step(s);
+	if (r == DB_ROW) {
+		*failures = db_column_int(s, 0);
+		r = db_step(s);
 	}
-	sqlite3_reset(s);
-	return r == SQLITE_DONE ? STORE_OK : store_rc(r) == STORE_BUSY ?
+	db_reset(s);
+	return r == DB_DONE ? STORE_OK : store_rc(r) == STORE_BUSY ?
 	    STORE_BUSY : STORE_ERR;
 }
 
 enum store_rc
 store_source_moved(struct store *st, long long id, const char *fetch_url)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "UPDATE sources SET fetch_url = ?2 WHERE id = ?1");
 
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	store_bind_text(s, 2, fetch_url);
 	return store_step_done(s);
 }
@@ -171,16 +171,16 @@ enum store_rc
 store_article_exists(struct store *st, long long source_id, const char *guid,
     bool *found)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM articles "
+	struct db_stmt *s = store_stmt(st, "SELECT 1 FROM articles "
 	    "WHERE source_id = ?1 AND guid = ?2");
 	int r;
 
-	sqlite3_bind_int64(s, 1, source_id);
+	db_bind_int64(s, 1, source_id);
 	store_bind_text(s, 2, guid);
-	r = sqlite3_step(s);
-	sqlite3_reset(s);
-	*found = r == SQLITE_ROW;
-	return r == SQLITE_ROW || r == SQLITE_DONE ? STORE_OK :
+	r = db_step(s);
+	db_reset(s);
+	*found = r == DB_ROW;
+	return r == DB_ROW || r == DB_DONE ? STORE_OK :
 	    store_rc(r) == STORE_BUSY ? STORE_BUSY : STORE_ERR;
 }
 
@@ -188,26 +188,26 @@ enum store_rc
 store_article_add(struct store *st, long long source_id, const struct
     store_article_new *e, time_t collected, bool *added)
 {
-	sqlite3_stmt *s = store_stmt(st, "INSERT INTO articles (source_id, "
+	struct db_stmt *s = store_stmt(st, "INSERT INTO articles (source_id, "
 	    "guid, url, title, author, published, updated, summary, content, "
 	    "text, collected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
 	    "?10, ?11) ON CONFLICT (source_id, guid) DO NOTHING");
 	enum store_rc rc;
 
-	sqlite3_bind_int64(s, 1, source_id);
+	db_bind_int64(s, 1, source_id);
 	store_bind_text(s, 2, e->guid);
 	store_bind_text(s, 3, e->url);
 	store_bind_text(s, 4, e->title);
 	store_bind_text(s, 5, e->author);
 	if (e->has_published)
-		sqlite3_bind_int64(s, 6, (sqlite3_int64)e->published);
+		db_bind_int64(s, 6, e->published);
 	if (e->has_updated)
-		sqlite3_bind_int64(s, 7, (sqlite3_int64)e->updated);
+		db_bind_int64(s, 7, e->updated);
 	store_bind_text(s, 8, e->summary);
 	store_bind_text(s, 9, e->content);
 	store_bind_text(s, 10, e->text);
-	sqlite3_bind_int64(s, 11, (sqlite3_int64)collected);
+	db_bind_int64(s, 11, collected);
 	rc = store_step_done(s);
-	*added = rc == STORE_OK && sqlite3_changes(store_db(st)) > 0;
+	*added = rc == STORE_OK && db_changes(store_conn(st)) > 0;
 	return rc;
 }

@@ -18,13 +18,13 @@ store_bounces_delivery_free(struct bounce_delivery *d)
 }
 
 static void
-fill(sqlite3_stmt *s, struct bounce_delivery *out)
+fill(struct db_stmt *s, struct bounce_delivery *out)
 {
-	out->id = sqlite3_column_int64(s, 0);
-	out->subscriber_id = sqlite3_column_int64(s, 1);
+	out->id = db_column_int64(s, 0);
+	out->subscriber_id = db_column_int64(s, 1);
 	out->newsletter = xstrdup(store_col_text(s, 2));
 	out->email = xstrdup(store_col_text(s, 3));
-	out->issue_number = sqlite3_column_int(s, 4);
+	out->issue_number = db_column_int(s, 4);
 }
 
 enum store_rc
@@ -35,13 +35,13 @@ store_bounces_delivery(struct store *st, int64_t id,
 	    "s.email, i.number FROM deliveries d "
 	    "JOIN issues i ON i.id = d.issue_id "
 	    "JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?1";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	*found = rc == SQLITE_ROW;
+	db_bind_int64(s, 1, id);
+	rc = db_step(s);
+	*found = rc == DB_ROW;
 	if (*found)
 		fill(s, out);
 	return store_finish(s, rc);
@@ -59,16 +59,16 @@ store_bounces_mailed(struct store *st, const char *email, const char *nl,
 	    "WHERE s.email_key = lower(?1) AND i.created >= ?2 "
 	    "AND (?3 IS NULL OR i.newsletter = ?3) "
 	    "ORDER BY d.id DESC LIMIT 1";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+	db_bind_text(s, 1, email);
+	db_bind_int64(s, 2, since);
 	if (nl)
-		sqlite3_bind_text(s, 3, nl, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	*found = rc == SQLITE_ROW;
+		db_bind_text(s, 3, nl);
+	rc = db_step(s);
+	*found = rc == DB_ROW;
 	if (*found)
 		fill(s, out);
 	return store_finish(s, rc);
@@ -91,28 +91,28 @@ store_bounces_counts(struct store *st, const char *nl, time_t since,
 	    "coalesce(sum(kind = 'unsubscribe' AND detail LIKE 'mailto%'), 0) "
 	    "FROM events WHERE newsletter = ?1 AND at >= ?2 "
 	    "AND (kind = 'bounce' OR kind = 'unsubscribe')";
-	sqlite3_stmt *s = store_stmt(st, subs);
+	struct db_stmt *s = store_stmt(st, subs);
 	enum store_rc r;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->bounced = sqlite3_column_int(s, 0);
-		out->soft = sqlite3_column_int(s, 1);
+	db_bind_text(s, 1, nl);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		out->bounced = db_column_int(s, 0);
+		out->soft = db_column_int(s, 1);
 	}
 	if ((r = store_finish(s, rc)) != STORE_OK)
 		return r;
 	s = store_stmt(st, ev);
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->hard_events = sqlite3_column_int(s, 0);
-		out->soft_events = sqlite3_column_int(s, 1);
-		out->complaints = sqlite3_column_int(s, 2);
-		out->mailto = sqlite3_column_int(s, 3);
+	db_bind_text(s, 1, nl);
+	db_bind_int64(s, 2, since);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		out->hard_events = db_column_int(s, 0);
+		out->soft_events = db_column_int(s, 1);
+		out->complaints = db_column_int(s, 2);
+		out->mailto = db_column_int(s, 3);
 	}
 	return store_finish(s, rc);
 }

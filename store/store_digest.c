@@ -14,7 +14,7 @@ long
 store_pending_articles(struct store *st, const char *newsletter, long max,
     int64_t **ids)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT a.id FROM articles a JOIN sources s ON s.id = a.source_id"
 	    " WHERE s.newsletter = ?1 AND NOT EXISTS ("
 	    "   SELECT 1 FROM issue_articles ia JOIN issues i ON i.id = ia.issue_id"
@@ -25,13 +25,13 @@ store_pending_articles(struct store *st, const char *newsletter, long max,
 	*ids = NULL;
 	if (max <= 0)
 		return 0;
-	sqlite3_bind_text(s, 1, newsletter, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, max);
+	db_bind_text(s, 1, newsletter);
+	db_bind_int64(s, 2, max);
 	return store_collect_ids(s, ids);
 }
 
 static char *
-col_dup(sqlite3_stmt *s, int i)
+col_dup(struct db_stmt *s, int i)
 {
 	const char *v = store_col_text(s, i);
 
@@ -42,7 +42,7 @@ long
 store_article_rows(struct store *st, const int64_t *ids, size_t n,
     struct store_article **out, char **err)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT a.id, a.title, a.url, a.author, a.published, a.summary,"
 	    " a.content, a.text, s.title"
 	    " FROM articles a JOIN sources s ON s.id = a.source_id WHERE a.id = ?");
@@ -53,25 +53,25 @@ store_article_rows(struct store *st, const int64_t *ids, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 
-		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, ids[i]);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
+		db_reset(s);
+		db_bind_int64(s, 1, ids[i]);
+		rc = db_step(s);
+		if (rc == DB_DONE)
 			continue;
-		if (rc != SQLITE_ROW) {
+		if (rc != DB_ROW) {
 			*err = xasprintf("loading article %lld: %s", (long long)ids[i],
 			    store_errmsg(st));
-			sqlite3_reset(s);
+			db_reset(s);
 			store_article_rows_free(rows, k);
 			*out = NULL;
 			return -1;
 		}
-		rows[k].id = sqlite3_column_int64(s, 0);
+		rows[k].id = db_column_int64(s, 0);
 		rows[k].title = col_dup(s, 1);
 		rows[k].url = col_dup(s, 2);
 		rows[k].author = col_dup(s, 3);
-		if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-			rows[k].published = (time_t)sqlite3_column_int64(s, 4);
+		if (!db_column_null(s, 4)) {
+			rows[k].published = (time_t)db_column_int64(s, 4);
 			rows[k].has_published = true;
 		}
 		rows[k].summary = col_dup(s, 5);
@@ -80,7 +80,7 @@ store_article_rows(struct store *st, const int64_t *ids, size_t n,
 		rows[k].source_title = col_dup(s, 8);
 		k++;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	*out = rows;
 	return (long)k;
 }

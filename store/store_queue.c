@@ -27,24 +27,24 @@ store_delivery_clear(struct store_delivery *d)
 }
 
 static int
-issue_row(sqlite3_stmt *s, struct store_issue *out)
+issue_row(struct db_stmt *s, struct store_issue *out)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(s);
+	if (rc == DB_DONE) {
+		db_reset(s);
 		return 0;
 	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
+	if (rc != DB_ROW) {
+		db_reset(s);
 		return -1;
 	}
-	out->id = sqlite3_column_int64(s, 0);
-	out->number = (long)sqlite3_column_int64(s, 1);
+	out->id = db_column_int64(s, 0);
+	out->number = (long)db_column_int64(s, 1);
 	out->subject = xstrdup(store_col_text(s, 2));
-	out->created = (time_t)sqlite3_column_int64(s, 3);
+	out->created = (time_t)db_column_int64(s, 3);
 	out->done = strcmp(store_col_text(s, 4), "done") == 0;
-	sqlite3_reset(s);
+	db_reset(s);
 	return 1;
 }
 
@@ -52,25 +52,25 @@ int
 store_issue_unfinished(struct store *st, const char *nl,
     struct store_issue *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT id, number, subject, created, state FROM issues"
 	    " WHERE newsletter = ? AND state = 'sending'"
 	    " ORDER BY number LIMIT 1");
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, nl);
 	return issue_row(s, out);
 }
 
 int
 store_issue_last(struct store *st, const char *nl, struct store_issue *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT id, number, subject, created, state FROM issues"
 	    " WHERE newsletter = ? ORDER BY number DESC LIMIT 1");
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, nl);
 	return issue_row(s, out);
 }
 
@@ -78,38 +78,38 @@ int
 store_issue_by_number(struct store *st, const char *nl, long number,
     struct store_issue *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT id, number, subject, created, state FROM issues"
 	    " WHERE newsletter = ? AND number = ?");
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, number);
+	db_bind_text(s, 1, nl);
+	db_bind_int64(s, 2, number);
 	return issue_row(s, out);
 }
 
 long
 store_issue_next_number(struct store *st, const char *nl)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT coalesce(max(number), 0) + 1 FROM issues WHERE newsletter = ?");
 	long n = -1;
 
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	db_bind_text(s, 1, nl);
+	if (db_step(s) == DB_ROW)
+		n = (long)db_column_int64(s, 0);
+	db_reset(s);
 	return n;
 }
 
 long
 store_issue_articles(struct store *st, int64_t issue_id, int64_t **ids)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT article_id FROM issue_articles WHERE issue_id = ?"
 	    " ORDER BY position");
 
-	sqlite3_bind_int64(s, 1, issue_id);
+	db_bind_int64(s, 1, issue_id);
 	return store_collect_ids(s, ids);
 }
 
@@ -118,7 +118,7 @@ store_issue_create(struct store *st, const char *nl, long number,
     const char *subject, time_t created, const int64_t *aids, size_t na,
     int64_t *issue_id, long *ndeliveries)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum store_rc rc;
 	size_t i;
 
@@ -126,42 +126,42 @@ store_issue_create(struct store *st, const char *nl, long number,
 		return rc;
 	s = store_stmt(st, "INSERT INTO issues (newsletter, number, subject,"
 	    " created, state) VALUES (?, ?, ?, ?, 'sending')");
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, number);
-	sqlite3_bind_text(s, 3, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)created);
-	rc = store_rc(sqlite3_step(s));
-	sqlite3_reset(s);
+	db_bind_text(s, 1, nl);
+	db_bind_int64(s, 2, number);
+	db_bind_text(s, 3, subject);
+	db_bind_int64(s, 4, created);
+	rc = store_rc(db_step(s));
+	db_reset(s);
 	if (rc != STORE_OK)
 		goto fail;
-	*issue_id = sqlite3_last_insert_rowid(store_db(st));
+	*issue_id = db_last_insert_id(store_conn(st));
 	s = store_stmt(st, "INSERT INTO issue_articles (issue_id, article_id,"
 	    " position) VALUES (?, ?, ?)");
 	for (i = 0; i < na; i++) {
-		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, *issue_id);
-		sqlite3_bind_int64(s, 2, aids[i]);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)i);
-		rc = store_rc(sqlite3_step(s));
+		db_reset(s);
+		db_bind_int64(s, 1, *issue_id);
+		db_bind_int64(s, 2, aids[i]);
+		db_bind_int64(s, 3, i);
+		rc = store_rc(db_step(s));
 		if (rc != STORE_OK) {
-			sqlite3_reset(s);
+			db_reset(s);
 			goto fail;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	s = store_stmt(st, "INSERT INTO deliveries (issue_id, subscriber_id,"
 	    " state, attempts, next_attempt)"
 	    " SELECT ?, subscriber_id, 'queued', 0, ? FROM subscriptions"
 	    " WHERE newsletter = ? AND status = 'active'"
 	    " ORDER BY subscriber_id");
-	sqlite3_bind_int64(s, 1, *issue_id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)created);
-	sqlite3_bind_text(s, 3, nl, -1, SQLITE_STATIC);
-	rc = store_rc(sqlite3_step(s));
-	sqlite3_reset(s);
+	db_bind_int64(s, 1, *issue_id);
+	db_bind_int64(s, 2, created);
+	db_bind_text(s, 3, nl);
+	rc = store_rc(db_step(s));
+	db_reset(s);
 	if (rc != STORE_OK)
 		goto fail;
-	*ndeliveries = (long)sqlite3_changes(store_db(st));
+	*ndeliveries = (long)db_changes(store_conn(st));
 	return store_commit(st);
 fail:
 	store_rollback(st);
@@ -181,7 +181,7 @@ long
 store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
     int64_t after_id, size_t max, struct store_delivery *out)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT d.id, d.subscriber_id, d.attempts, s.email, s.name,"
 	    "  s.attributes, coalesce(sub.status = 'active', 0)"
 	    " FROM deliveries d"
@@ -193,30 +193,30 @@ store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
 	    "  AND +d.state IN ('queued', 'deferred') AND d.next_attempt <= ?3"
 	    " ORDER BY d.id LIMIT ?4");
 	size_t n = 0;
-	int rc = SQLITE_DONE;
+	int rc = DB_DONE;
 
-	sqlite3_bind_int64(s, 1, issue_id);
-	sqlite3_bind_int64(s, 2, after_id);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
-	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 1, issue_id);
+	db_bind_int64(s, 2, after_id);
+	db_bind_int64(s, 3, now);
+	db_bind_int64(s, 4, max);
+	while (n < max && (rc = db_step(s)) == DB_ROW) {
 		struct store_delivery *d = &out[n++];
 
-		d->id = sqlite3_column_int64(s, 0);
-		d->subscriber_id = sqlite3_column_int64(s, 1);
-		d->attempts = (long)sqlite3_column_int64(s, 2);
+		d->id = db_column_int64(s, 0);
+		d->subscriber_id = db_column_int64(s, 1);
+		d->attempts = (long)db_column_int64(s, 2);
 		d->email = xstrdup(store_col_text(s, 3));
 		d->name = xstrdup(store_col_text(s, 4));
 		d->attributes = xstrdup(store_col_text(s, 5));
-		d->active = sqlite3_column_int(s, 6) != 0;
+		d->active = db_column_int(s, 6) != 0;
 	}
-	if (n < max && rc != SQLITE_DONE) {
-		sqlite3_reset(s);
+	if (n < max && rc != DB_DONE) {
+		db_reset(s);
 		while (n > 0)
 			store_delivery_clear(&out[--n]);
 		return -1;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return (long)n;
 }
 
@@ -224,7 +224,7 @@ enum store_rc
 store_deliveries_update(struct store *st, const struct store_outcome *o,
     size_t n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum store_rc rc;
 	size_t i;
 
@@ -236,26 +236,26 @@ store_deliveries_update(struct store *st, const struct store_outcome *o,
 	    " next_attempt = ?, last_reply = ?, sent = ?,"
 	    " message_id = coalesce(?, message_id) WHERE id = ?");
 	for (i = 0; i < n; i++) {
-		sqlite3_reset(s);
-		sqlite3_bind_text(s, 1, o[i].state, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, o[i].attempts);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)o[i].next_attempt);
-		sqlite3_bind_text(s, 4, o[i].reply, -1, SQLITE_STATIC);
+		db_reset(s);
+		db_bind_text(s, 1, o[i].state);
+		db_bind_int64(s, 2, o[i].attempts);
+		db_bind_int64(s, 3, o[i].next_attempt);
+		db_bind_text(s, 4, o[i].reply);
 		if (o[i].sent)
-			sqlite3_bind_int64(s, 5, (sqlite3_int64)o[i].sent);
+			db_bind_int64(s, 5, o[i].sent);
 		else
-			sqlite3_bind_null(s, 5);
-		sqlite3_bind_text(s, 6, o[i].message_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 7, o[i].id);
-		rc = store_rc(sqlite3_step(s));
-		if (rc == STORE_OK && sqlite3_changes(store_db(st)) != 1) {
+			db_bind_null(s, 5);
+		db_bind_text(s, 6, o[i].message_id);
+		db_bind_int64(s, 7, o[i].id);
+		rc = store_rc(db_step(s));
+		if (rc == STORE_OK && db_changes(store_conn(st)) != 1) {
 			/*
 			 * The row is gone: this is not the database the
 			 * pass read it from (removed or replaced under us).
 			 * Recording nothing here would leave the message
 			 * due in the other file, to be sent again and again.
 			 */
-			sqlite3_reset(s);
+			db_reset(s);
 			store_rollback(st);
 			store_set_error(st, "delivery %lld is not in the "
 			    "database any more (was the file removed or "
@@ -263,12 +263,12 @@ store_deliveries_update(struct store *st, const struct store_outcome *o,
 			return STORE_ERR;
 		}
 		if (rc != STORE_OK) {
-			sqlite3_reset(s);
+			db_reset(s);
 			store_rollback(st);
 			return rc;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return store_commit(st);
 }
 
@@ -276,17 +276,17 @@ enum store_rc
 store_issue_counts(struct store *st, int64_t issue_id,
     struct store_queue_counts *c)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "SELECT state, count(*), min(next_attempt) FROM deliveries"
 	    " WHERE issue_id = ? GROUP BY state");
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	sqlite3_bind_int64(s, 1, issue_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 1, issue_id);
+	while ((rc = db_step(s)) == DB_ROW) {
 		const char *state = store_col_text(s, 0);
-		long n = (long)sqlite3_column_int64(s, 1);
-		time_t due = (time_t)sqlite3_column_int64(s, 2);
+		long n = (long)db_column_int64(s, 1);
+		time_t due = (time_t)db_column_int64(s, 2);
 
 		if (strcmp(state, "sent") == 0)
 			c->sent = n;
@@ -301,27 +301,27 @@ store_issue_counts(struct store *st, int64_t issue_id,
 				c->next_due = due;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return store_rc(rc);
 }
 
 enum store_rc
 store_issue_finish_if_done(struct store *st, int64_t issue_id, bool *done)
 {
-	sqlite3_stmt *s = store_stmt(st,
+	struct db_stmt *s = store_stmt(st,
 	    "UPDATE issues SET state = 'done' WHERE id = ?1 AND state = 'sending'"
 	    " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ?1"
 	    "  AND state IN ('queued', 'deferred'))");
 	enum store_rc rc;
 
-	sqlite3_bind_int64(s, 1, issue_id);
-	rc = store_rc(sqlite3_step(s));
-	sqlite3_reset(s);
+	db_bind_int64(s, 1, issue_id);
+	rc = store_rc(db_step(s));
+	db_reset(s);
 	if (rc != STORE_OK)
 		return rc;
 	s = store_stmt(st, "SELECT state = 'done' FROM issues WHERE id = ?");
-	sqlite3_bind_int64(s, 1, issue_id);
-	*done = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
+	db_bind_int64(s, 1, issue_id);
+	*done = db_step(s) == DB_ROW && db_column_int(s, 0);
+	db_reset(s);
 	return STORE_OK;
 }

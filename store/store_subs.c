@@ -58,7 +58,7 @@ store_subs_find(struct store *st, const char *email, struct sub_info *out,
 {
 	static const char sql[] = "SELECT id, email, name, attributes, created "
 	    "FROM subscribers WHERE email_key = lower(?1)";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	/*
@@ -67,15 +67,15 @@ store_subs_find(struct store *st, const char *email, struct sub_info *out,
 	 */
 	memset(out, 0, sizeof(*out));
 	*found = false;
-	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(s, 1, email);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		*found = true;
-		out->id = sqlite3_column_int64(s, 0);
+		out->id = db_column_int64(s, 0);
 		out->email = xstrdup(store_col_text(s, 1));
 		out->name = xstrdup(store_col_text(s, 2));
 		out->attributes = xstrdup(store_col_text(s, 3));
-		out->created = (time_t)sqlite3_column_int64(s, 4);
+		out->created = (time_t)db_column_int64(s, 4);
 	}
 	return store_finish(s, rc);
 }
@@ -87,18 +87,18 @@ store_subs_status(struct store *st, int64_t id, const char *nl,
 	static const char sql[] = "SELECT status, "
 	    "max(created, coalesce(confirmed, 0), coalesce(unsubscribed, 0)) "
 	    "FROM subscriptions WHERE subscriber_id = ?1 AND newsletter = ?2";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	*has = false;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, nl);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		*has = true;
 		*status = status_of(store_col_text(s, 0));
 		if (since)
-			*since = (time_t)sqlite3_column_int64(s, 1);
+			*since = (time_t)db_column_int64(s, 1);
 	}
 	return store_finish(s, rc);
 }
@@ -114,21 +114,21 @@ store_subs_insert(struct store *st, const char *email, const char *key,
 	    "VALUES (max(coalesce((SELECT max(id) FROM subscribers), 0), "
 	    "coalesce((SELECT max(floor) FROM subscriber_ids), 0)) + 1, "
 	    "?1, ?2, ?3, ?4, ?5) ON CONFLICT (email_key) DO NOTHING";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	*id = 0;
 	*inserted = false;
-	sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, email);
+	db_bind_text(s, 2, key);
 	if (name && *name)
-		sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, attrs ? attrs : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1) {
+		db_bind_text(s, 3, name);
+	db_bind_text(s, 4, attrs ? attrs : "{}");
+	db_bind_int64(s, 5, created);
+	rc = db_step(s);
+	if (rc == DB_DONE && db_changes(store_conn(st)) == 1) {
 		*inserted = true;
-		*id = sqlite3_last_insert_rowid(store_db(st));
+		*id = db_last_insert_id(store_conn(st));
 	}
 	return store_finish(s, rc);
 }
@@ -141,20 +141,19 @@ store_subs_insert_at(struct store *st, int64_t id, const char *email,
 	static const char sql[] = "INSERT INTO subscribers "
 	    "(id, email, email_key, name, attributes, created) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (email_key) DO NOTHING";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	*inserted = false;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, email, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, email);
+	db_bind_text(s, 3, key);
 	if (name && *name)
-		sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, attrs && *attrs ? attrs : "{}", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)created);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE && sqlite3_changes(store_db(st)) == 1)
+		db_bind_text(s, 4, name);
+	db_bind_text(s, 5, attrs && *attrs ? attrs : "{}");
+	db_bind_int64(s, 6, created);
+	rc = db_step(s);
+	if (rc == DB_DONE && db_changes(store_conn(st)) == 1)
 		*inserted = true;
 	return store_finish(s, rc);
 }
@@ -165,13 +164,13 @@ store_subs_max_id(struct store *st, int64_t *max)
 	static const char sql[] = "SELECT max("
 	    "coalesce((SELECT max(id) FROM subscribers), 0), "
 	    "coalesce((SELECT max(floor) FROM subscriber_ids), 0))";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	*max = 0;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*max = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*max = db_column_int64(s, 0);
 	return store_finish(s, rc);
 }
 
@@ -182,18 +181,18 @@ store_subs_find_key(struct store *st, const char *key, const char *nl,
 	static const char sql[] = "SELECT s.id, b.status FROM subscribers s "
 	    "LEFT JOIN subscriptions b ON b.subscriber_id = s.id "
 	    "AND b.newsletter = ?2 WHERE s.email_key = ?1";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	*found = *has = false;
 	*id = 0;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(s, 1, key);
+	db_bind_text(s, 2, nl);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		*found = true;
-		*id = sqlite3_column_int64(s, 0);
-		if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+		*id = db_column_int64(s, 0);
+		if (!db_column_null(s, 1)) {
 			*has = true;
 			*status = status_of(store_col_text(s, 1));
 		}
@@ -209,17 +208,17 @@ store_subs_subscribe(struct store *st, int64_t id, const char *nl,
 	    "(subscriber_id, newsletter, status, created, confirmed, "
 	    "unsubscribed, pending_since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 	    "CASE WHEN ?3 = 'pending' THEN ?4 END)";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, status_names[status], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)created);
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, nl);
+	db_bind_text(s, 3, status_names[status]);
+	db_bind_int64(s, 4, created);
 	if (status == SUB_ACTIVE)
-		sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
+		db_bind_int64(s, 5, created);
 	if (status == SUB_UNSUBSCRIBED || status == SUB_BOUNCED)
-		sqlite3_bind_int64(s, 6, (sqlite3_int64)created);
-	return store_finish(s, sqlite3_step(s));
+		db_bind_int64(s, 6, created);
+	return store_finish(s, db_step(s));
 }
 
 enum store_rc
@@ -236,13 +235,13 @@ store_subs_set_status(struct store *st, int64_t id, const char *nl,
 	    "pending_since = CASE WHEN ?3 = 'pending' THEN ?4 "
 	    "  ELSE pending_since END "
 	    "WHERE subscriber_id = ?1 AND newsletter = ?2";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, status_names[status], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
-	return store_finish(s, sqlite3_step(s));
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, nl);
+	db_bind_text(s, 3, status_names[status]);
+	db_bind_int64(s, 4, now);
+	return store_finish(s, db_step(s));
 }
 
 enum store_rc
@@ -254,14 +253,14 @@ store_subs_update(struct store *st, int64_t id, const char *name,
 	    "attributes = CASE WHEN ?3 IS NULL THEN attributes "
 	    "  ELSE json_patch(attributes, ?3) END "
 	    "WHERE id = ?1";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	if (name)
-		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+		db_bind_text(s, 2, name);
 	if (attrs)
-		sqlite3_bind_text(s, 3, attrs, -1, SQLITE_STATIC);
-	return store_finish(s, sqlite3_step(s));
+		db_bind_text(s, 3, attrs);
+	return store_finish(s, db_step(s));
 }
 
 enum store_rc
@@ -271,17 +270,17 @@ store_subs_event(struct store *st, int64_t id, const char *nl,
 	static const char sql[] = "INSERT INTO events "
 	    "(at, subscriber_id, newsletter, kind, detail) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)at);
+	db_bind_int64(s, 1, at);
 	if (id)
-		sqlite3_bind_int64(s, 2, id);
+		db_bind_int64(s, 2, id);
 	if (nl)
-		sqlite3_bind_text(s, 3, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+		db_bind_text(s, 3, nl);
+	db_bind_text(s, 4, kind);
 	if (detail)
-		sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
-	return store_finish(s, sqlite3_step(s));
+		db_bind_text(s, 5, detail);
+	return store_finish(s, db_step(s));
 }
 
 enum store_rc
@@ -294,28 +293,28 @@ store_subs_remove(struct store *st, int64_t id, struct sub_erased *er)
 	static const char floor_sql[] = "UPDATE subscriber_ids "
 	    "SET floor = max(floor, ?1)";
 	static const char del_sql[] = "DELETE FROM subscribers WHERE id = ?1";
-	sqlite3_stmt *s = store_stmt(st, count_sql);
+	struct db_stmt *s = store_stmt(st, count_sql);
 	enum store_rc r;
 	int rc;
 
 	memset(er, 0, sizeof(*er));
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		er->subscriptions = sqlite3_column_int(s, 0);
-		er->deliveries = sqlite3_column_int(s, 1);
-		er->events = sqlite3_column_int(s, 2);
+	db_bind_int64(s, 1, id);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		er->subscriptions = db_column_int(s, 0);
+		er->deliveries = db_column_int(s, 1);
+		er->events = db_column_int(s, 2);
 	}
 	if ((r = store_finish(s, rc)) != STORE_OK)
 		return r;
 	/* its id is never given again: links to it are out there */
 	s = store_stmt(st, floor_sql);
-	sqlite3_bind_int64(s, 1, id);
-	if ((r = store_finish(s, sqlite3_step(s))) != STORE_OK)
+	db_bind_int64(s, 1, id);
+	if ((r = store_finish(s, db_step(s))) != STORE_OK)
 		return r;
 	s = store_stmt(st, del_sql);
-	sqlite3_bind_int64(s, 1, id);
-	return store_finish(s, sqlite3_step(s));
+	db_bind_int64(s, 1, id);
+	return store_finish(s, db_step(s));
 }
 
 enum store_rc
@@ -323,25 +322,24 @@ store_subs_count(struct store *st, const char *nl, long counts[SUB_NSTATUS])
 {
 	static const char sql[] = "SELECT status, count(*) FROM subscriptions "
 	    "WHERE newsletter = ?1 GROUP BY status";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	memset(counts, 0, SUB_NSTATUS * sizeof(counts[0]));
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	db_bind_text(s, 1, nl);
+	while ((rc = db_step(s)) == DB_ROW)
 		counts[status_of(store_col_text(s, 0))] =
-		    sqlite3_column_int(s, 1);
+		    db_column_int(s, 1);
 	return store_finish(s, rc);
 }
 
 /* Binds (?1 newsletter, ?2 status filter or NULL) for the walks below. */
 static void
-bind_filter(sqlite3_stmt *s, const char *nl, const enum sub_status *filter)
+bind_filter(struct db_stmt *s, const char *nl, const enum sub_status *filter)
 {
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, nl);
 	if (filter)
-		sqlite3_bind_text(s, 2, status_names[*filter], -1,
-		    SQLITE_STATIC);
+		db_bind_text(s, 2, status_names[*filter]);
 }
 
 enum store_rc
@@ -356,7 +354,7 @@ store_subs_each(struct store *st, const char *nl,
 	    "LEFT JOIN json_each(s.attributes) j "
 	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2) "
 	    "ORDER BY s.id, j.id";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	struct sub_row row;
 	char *email = NULL, *name = NULL;
 	char **keys = NULL, **vals = NULL;
@@ -369,11 +367,11 @@ store_subs_each(struct store *st, const char *nl,
 	for (;;) {
 		int64_t id = 0;
 
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			id = sqlite3_column_int64(s, 0);
+		rc = db_step(s);
+		if (rc == DB_ROW)
+			id = db_column_int64(s, 0);
 		/* a new subscriber (or the end): emit the one collected */
-		if (row.id && (rc != SQLITE_ROW || id != row.id)) {
+		if (row.id && (rc != DB_ROW || id != row.id)) {
 			row.email = email;
 			row.name = name;
 			row.keys = (const char **)keys;
@@ -391,16 +389,16 @@ store_subs_each(struct store *st, const char *nl,
 			if (*cbrc)
 				break;
 		}
-		if (rc != SQLITE_ROW)
+		if (rc != DB_ROW)
 			break;
 		if (row.id == 0) {
 			row.id = id;
 			email = xstrdup(store_col_text(s, 1));
 			name = xstrdup(store_col_text(s, 2));
 			row.status = status_of(store_col_text(s, 3));
-			row.created = (time_t)sqlite3_column_int64(s, 4);
+			row.created = (time_t)db_column_int64(s, 4);
 		}
-		if (sqlite3_column_type(s, 5) != SQLITE_NULL) {
+		if (!db_column_null(s, 5)) {
 			if (row.nattrs == cap) {
 				cap = cap ? cap * 2 : 8;
 				keys = xrealloc(keys, cap * sizeof(*keys));
@@ -432,14 +430,14 @@ store_subs_attr_keys(struct store *st, const char *nl,
 	    "json_each(s.attributes) j "
 	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2) "
 	    "ORDER BY j.key";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	size_t cap = 0;
 	int rc;
 
 	*keys = NULL;
 	*n = 0;
 	bind_filter(s, nl, filter);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
 			*keys = xrealloc(*keys, cap * sizeof(**keys));
@@ -457,15 +455,15 @@ store_subs_widths(struct store *st, const char *nl,
 	    "max(length(s.name)) "
 	    "FROM subscriptions b JOIN subscribers s ON s.id = b.subscriber_id "
 	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2)";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	*email = *name = 0;
 	bind_filter(s, nl, filter);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*email = sqlite3_column_int(s, 0);
-		*name = sqlite3_column_int(s, 1);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*email = db_column_int(s, 0);
+		*name = db_column_int(s, 1);
 	}
 	return store_finish(s, rc);
 }
@@ -477,18 +475,18 @@ store_subs_each_subscription(struct store *st, int64_t id,
 	static const char sql[] = "SELECT newsletter, status, created, "
 	    "confirmed, unsubscribed, soft_bounces FROM subscriptions "
 	    "WHERE subscriber_id = ?1 ORDER BY newsletter";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	struct sub_subscription sub;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 1, id);
+	while ((rc = db_step(s)) == DB_ROW) {
 		sub.newsletter = store_col_text(s, 0);
 		sub.status = status_of(store_col_text(s, 1));
-		sub.created = (time_t)sqlite3_column_int64(s, 2);
-		sub.confirmed = (time_t)sqlite3_column_int64(s, 3);
-		sub.unsubscribed = (time_t)sqlite3_column_int64(s, 4);
-		sub.soft_bounces = sqlite3_column_int(s, 5);
+		sub.created = (time_t)db_column_int64(s, 2);
+		sub.confirmed = (time_t)db_column_int64(s, 3);
+		sub.unsubscribed = (time_t)db_column_int64(s, 4);
+		sub.soft_bounces = db_column_int(s, 5);
 		cb(&sub, arg);
 	}
 	return store_finish(s, rc);
@@ -502,14 +500,14 @@ store_subs_each_event(struct store *st, int64_t id, int limit,
 	    "(SELECT id, at, newsletter, kind, detail FROM events "
 	    " WHERE subscriber_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2) "
 	    "ORDER BY at, id";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	struct sub_event ev;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		ev.at = (time_t)sqlite3_column_int64(s, 0);
+	db_bind_int64(s, 1, id);
+	db_bind_int(s, 2, limit);
+	while ((rc = db_step(s)) == DB_ROW) {
+		ev.at = (time_t)db_column_int64(s, 0);
 		ev.newsletter = store_col_text(s, 1);
 		ev.kind = store_col_text(s, 2);
 		ev.detail = store_col_text(s, 3);

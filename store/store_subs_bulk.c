@@ -21,12 +21,12 @@ pragma_int(struct store *st, const char *get, const char *name, long value,
 	char sql[64];
 
 	if (old) {
-		sqlite3_stmt *s = store_stmt(st, get);
+		struct db_stmt *s = store_stmt(st, get);
 		enum store_rc r;
-		int rc = sqlite3_step(s);
+		int rc = db_step(s);
 
-		if (rc == SQLITE_ROW)
-			*old = (long)sqlite3_column_int64(s, 0);
+		if (rc == DB_ROW)
+			*old = (long)db_column_int64(s, 0);
 		if ((r = store_finish(s, rc)) != STORE_OK)
 			return r;
 	}
@@ -348,10 +348,10 @@ bulk_register(struct store *st)
  * and the caller rolls back the whole transaction anyway.
  */
 static enum store_rc
-bulk_run(sqlite3_stmt *s, const struct sub_bulk *b)
+bulk_run(struct db_stmt *s, const struct sub_bulk *b)
 {
-	sqlite3_bind_pointer(s, 1, (void *)b, BULK_PTR, NULL);
-	return store_finish(s, sqlite3_step(s));
+	sqlite3_bind_pointer(db_sqlite_stmt(s), 1, (void *)b, BULK_PTR, NULL);
+	return store_finish(s, db_step(s));
 }
 
 enum store_rc
@@ -372,7 +372,7 @@ store_subs_bulk_insert(struct store *st, const struct sub_bulk *b,
 		return rc;
 	rc = bulk_run(store_stmt(st, sql), b);
 	if (rc == STORE_OK)
-		*added = (long)sqlite3_changes64(store_db(st));
+		*added = (long)db_changes(store_conn(st));
 	return rc;
 }
 
@@ -382,12 +382,12 @@ store_subs_ids_from(struct store *st, int64_t from,
 {
 	static const char sql[] = "SELECT id FROM subscribers WHERE id >= ?1 "
 	    "ORDER BY id";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
-	sqlite3_bind_int64(s, 1, from);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		cb(sqlite3_column_int64(s, 0), arg);
+	db_bind_int64(s, 1, from);
+	while ((rc = db_step(s)) == DB_ROW)
+		cb(db_column_int64(s, 0), arg);
 	return store_finish(s, rc);
 }
 
@@ -403,7 +403,7 @@ store_subs_bulk_subscribe(struct store *st, const char *nl,
 	    "(at, subscriber_id, newsletter, kind, detail) "
 	    "SELECT ?2, id, ?3, 'subscribe', detail "
 	    "FROM herald_bulk WHERE bulk = ?1";
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	enum store_rc rc;
 
 	if (b->n == 0)
@@ -411,11 +411,11 @@ store_subs_bulk_subscribe(struct store *st, const char *nl,
 	if ((rc = bulk_register(st)) != STORE_OK)
 		return rc;
 	s = store_stmt(st, sub_sql);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
+	db_bind_text(s, 2, nl);
 	if ((rc = bulk_run(s, b)) != STORE_OK)
 		return rc;
 	s = store_stmt(st, ev_sql);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
-	sqlite3_bind_text(s, 3, nl, -1, SQLITE_STATIC);
+	db_bind_int64(s, 2, at);
+	db_bind_text(s, 3, nl);
 	return bulk_run(s, b);
 }

@@ -16,24 +16,24 @@ store_subs_state(struct store *st, int64_t id, const char *nl,
 	    "coalesce(soft_bounce_delivery, 0), "
 	    "confirmed IS NOT NULL OR unsubscribed IS NOT NULL "
 	    "FROM subscriptions WHERE subscriber_id = ?1 AND newsletter = ?2";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	*has = false;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, nl);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		*has = true;
 		if (store_subs_status_parse(store_col_text(s, 0),
 		    &out->status) == -1)
 			out->status = SUB_ACTIVE;
-		out->since = (time_t)sqlite3_column_int64(s, 1);
-		out->pending_since = (time_t)sqlite3_column_int64(s, 2);
-		out->soft_bounces = (long)sqlite3_column_int64(s, 3);
-		out->soft_bounce_delivery = sqlite3_column_int64(s, 4);
-		out->ever_active = sqlite3_column_int(s, 5) != 0;
+		out->since = (time_t)db_column_int64(s, 1);
+		out->pending_since = (time_t)db_column_int64(s, 2);
+		out->soft_bounces = (long)db_column_int64(s, 3);
+		out->soft_bounce_delivery = db_column_int64(s, 4);
+		out->ever_active = db_column_int(s, 5) != 0;
 	}
 	return store_finish(s, rc);
 }
@@ -44,22 +44,22 @@ store_subs_get(struct store *st, int64_t id, struct sub_info *out,
 {
 	static const char sql[] = "SELECT id, email, name, attributes, created "
 	    "FROM subscribers WHERE id = ?1";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	*found = false;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(s, 1, id);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		*found = true;
-		out->id = sqlite3_column_int64(s, 0);
+		out->id = db_column_int64(s, 0);
 		out->email = xstrdup(store_col_text(s, 1));
 		out->name = store_col_text(s, 2) ?
 		    xstrdup(store_col_text(s, 2)) : NULL;
 		out->attributes = xstrdup(store_col_text(s, 3) ?
 		    store_col_text(s, 3) : "{}");
-		out->created = (time_t)sqlite3_column_int64(s, 4);
+		out->created = (time_t)db_column_int64(s, 4);
 	}
 	return store_finish(s, rc);
 }
@@ -72,13 +72,13 @@ store_subs_set_soft(struct store *st, int64_t id, const char *nl, long count,
 	    "soft_bounce_delivery = CASE WHEN ?4 = 0 THEN soft_bounce_delivery "
 	    "  ELSE ?4 END "
 	    "WHERE subscriber_id = ?1 AND newsletter = ?2";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, count);
-	sqlite3_bind_int64(s, 4, delivery);
-	return store_finish(s, sqlite3_step(s));
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, nl);
+	db_bind_int64(s, 3, count);
+	db_bind_int64(s, 4, delivery);
+	return store_finish(s, db_step(s));
 }
 
 enum store_rc
@@ -89,15 +89,15 @@ store_subs_sent_between(struct store *st, int64_t id, const char *nl,
 	    "JOIN issues i ON i.id = d.issue_id "
 	    "WHERE d.subscriber_id = ?1 AND i.newsletter = ?2 "
 	    "AND d.id > ?3 AND d.id < ?4 AND d.state = 'sent' LIMIT 1";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, after);
-	sqlite3_bind_int64(s, 4, before);
-	rc = sqlite3_step(s);
-	*yes = rc == SQLITE_ROW;
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, nl);
+	db_bind_int64(s, 3, after);
+	db_bind_int64(s, 4, before);
+	rc = db_step(s);
+	*yes = rc == DB_ROW;
 	return store_finish(s, rc);
 }
 
@@ -110,23 +110,23 @@ store_subs_pending_before(struct store *st, const char *nl, time_t cutoff,
 	    "FROM subscriptions WHERE status = 'pending' "
 	    "AND (?1 IS NULL OR newsletter = ?1) "
 	    "AND coalesce(pending_since, created) < ?2";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	size_t cap = 0;
 	int rc;
 
 	*rows = NULL;
 	*n = 0;
 	if (nl)
-		sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)cutoff);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		db_bind_text(s, 1, nl);
+	db_bind_int64(s, 2, cutoff);
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 16;
 			*rows = xrealloc(*rows, cap * sizeof(**rows));
 		}
-		(*rows)[*n].id = sqlite3_column_int64(s, 0);
+		(*rows)[*n].id = db_column_int64(s, 0);
 		(*rows)[*n].newsletter = xstrdup(store_col_text(s, 1));
-		(*rows)[*n].ever_active = sqlite3_column_int(s, 2) != 0;
+		(*rows)[*n].ever_active = db_column_int(s, 2) != 0;
 		(*n)++;
 	}
 	return store_finish(s, rc);
@@ -137,11 +137,11 @@ store_subs_delete_subscription(struct store *st, int64_t id, const char *nl)
 {
 	static const char sql[] = "DELETE FROM subscriptions "
 	    "WHERE subscriber_id = ?1 AND newsletter = ?2";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, nl, -1, SQLITE_STATIC);
-	return store_finish(s, sqlite3_step(s));
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, nl);
+	return store_finish(s, db_step(s));
 }
 
 enum store_rc
@@ -150,14 +150,14 @@ store_subs_orphan(struct store *st, int64_t id, bool *orphan)
 	static const char sql[] = "SELECT "
 	    "EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = ?1) OR "
 	    "EXISTS (SELECT 1 FROM deliveries WHERE subscriber_id = ?1)";
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
 	*orphan = false;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*orphan = sqlite3_column_int(s, 0) == 0;
+	db_bind_int64(s, 1, id);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*orphan = db_column_int(s, 0) == 0;
 	return store_finish(s, rc);
 }
 
@@ -178,27 +178,27 @@ store_subs_web_counts(struct store *st, const char *nl, time_t since,
 	    "FROM events WHERE newsletter = ?1 AND at >= ?2 "
 	    "AND (kind = 'unsubscribe' OR kind = 'subscribe' OR "
 	    "kind = 'confirm' OR kind = 'expire')";
-	sqlite3_stmt *s = store_stmt(st, pend);
+	struct db_stmt *s = store_stmt(st, pend);
 	enum store_rc r;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		out->pending = (long)sqlite3_column_int64(s, 0);
+	db_bind_text(s, 1, nl);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		out->pending = (long)db_column_int64(s, 0);
 	if ((r = store_finish(s, rc)) != STORE_OK)
 		return r;
 	s = store_stmt(st, ev);
-	sqlite3_bind_text(s, 1, nl, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->one_click = (long)sqlite3_column_int64(s, 0);
-		out->page = (long)sqlite3_column_int64(s, 1);
-		out->signups = (long)sqlite3_column_int64(s, 2);
-		out->confirmed = (long)sqlite3_column_int64(s, 3);
-		out->expired = (long)sqlite3_column_int64(s, 4);
+	db_bind_text(s, 1, nl);
+	db_bind_int64(s, 2, since);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		out->one_click = (long)db_column_int64(s, 0);
+		out->page = (long)db_column_int64(s, 1);
+		out->signups = (long)db_column_int64(s, 2);
+		out->confirmed = (long)db_column_int64(s, 3);
+		out->expired = (long)db_column_int64(s, 4);
 	}
 	return store_finish(s, rc);
 }

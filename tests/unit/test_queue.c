@@ -134,7 +134,7 @@ make_store(int nsubs, int64_t *issue_id)
 	char path[600], *err = NULL;
 	bool busy;
 	struct store *st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	long nd = 0;
 	int i;
 
@@ -149,15 +149,15 @@ make_store(int nsubs, int64_t *issue_id)
 
 		s = store_stmt(st, "INSERT INTO subscribers (id, email, "
 		    "email_key, name, created) VALUES (?1, ?2, lower(?2), 'N', 0)");
-		sqlite3_bind_int(s, 1, i);
+		db_bind_int(s, 1, i);
 		char *e = xasprintf("u%d.%s@example.org", i, kind);
-		sqlite3_bind_text(s, 2, e, -1, SQLITE_TRANSIENT);
+		db_bind_text(s, 2, e);
 		free(e);
-		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+		assert_int_equal(db_step(s), DB_DONE);
 		s = store_stmt(st, "INSERT INTO subscriptions (subscriber_id,"
 		    " newsletter, status, created) VALUES (?, 'n', 'active', 0)");
-		sqlite3_bind_int(s, 1, i);
-		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+		db_bind_int(s, 1, i);
+		assert_int_equal(db_step(s), DB_DONE);
 	}
 	assert_int_equal(store_commit(st), STORE_OK);
 	assert_int_equal(store_issue_create(st, "n", 1, "Subject", time(NULL),
@@ -242,17 +242,17 @@ test_faults_then_resume(void **state)
 		assert_int_equal(server_count(&sv, e), i % 10 == 7 ? 0 : 1);
 	}
 	/* The refused rows keep the server's reply; sent rows the queue id. */
-	sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM deliveries"
+	struct db_stmt *s = store_stmt(st, "SELECT count(*) FROM deliveries"
 	    " WHERE state = 'failed' AND last_reply LIKE '550 5.1.1%'");
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), N / 10);
-	sqlite3_reset(s);
+	assert_int_equal(db_step(s), DB_ROW);
+	assert_int_equal(db_column_int(s, 0), N / 10);
+	db_reset(s);
 	s = store_stmt(st, "SELECT count(*) FROM deliveries WHERE state = 'sent'"
 	    " AND last_reply LIKE '250 2.0.0 Ok: queued as Q%'"
 	    " AND message_id LIKE '<%' AND sent IS NOT NULL");
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(s, 0), N - N / 10);
-	sqlite3_reset(s);
+	assert_int_equal(db_step(s), DB_ROW);
+	assert_int_equal(db_column_int(s, 0), N - N / 10);
+	db_reset(s);
 	store_close(st);
 	server_stop(&sv);
 }
