@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,24 @@ struct daemon_lock {
 char *
 daemon_lock_path(const char *database)
 {
-	return xasprintf("%s.lock", database);
+	const char *run = getenv("RUNTIME_DIRECTORY");
+	uint64_t h = 1469598103934665603ULL;
+	const char *p;
+
+	if (strncmp(database, "postgresql://", 13) != 0 &&
+	    strncmp(database, "postgres://", 11) != 0)
+		return xasprintf("%s.lock", database);
+	/*
+	 * PostgreSQL (issue 14): one daemon per database per host, so the
+	 * lock is a file of this host named after the URI (FNV-1a), in
+	 * systemd's RuntimeDirectory when there is one, else /tmp.
+	 */
+	for (p = database; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	if (run == NULL || *run == '\0' || strchr(run, ':') != NULL)
+		run = "/tmp";
+	return xasprintf("%s/herald-pg-%016llx.lock", run,
+	    (unsigned long long)h);
 }
 
 /* Parses the file's lines into info (fields it lacks stay zero). */

@@ -28,6 +28,7 @@ static const struct command {
 	{ "status",	 cmd_status,	  "show issues, queue and source health" },
 	{ "bounces",	 cmd_bounces,	  "poll the bounce mailbox once (bounces check)" },
 	{ "web",	 cmd_web,	  "serve only the HTTP endpoint (unsubscribe, confirm, signup)" },
+	{ "store",	 cmd_store,	  "migrate the database, or copy it to another (PostgreSQL)" },
 };
 
 static void

@@ -32,6 +32,17 @@ apt-get install -y -qq --no-install-recommends \
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now dovecot >/dev/null 2>&1 || true
 fi
+# The PostgreSQL backend (issue 14): libpq to build; the server, whose
+# binaries (/usr/lib/postgresql/15/bin) the PG tests run on a cluster of
+# their own in /tmp.  Debian's cluster service is not used.
+apt-get install -y -qq --no-install-recommends \
+	libpq-dev postgresql postgresql-client >/dev/null
+if command -v systemctl >/dev/null 2>&1; then
+	systemctl disable --now postgresql >/dev/null 2>&1 || true
+fi
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+	pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+fi
 # postfix comes with a service we do not use; its tools (smtp-sink,
 # smtp-source) are what the benchmarks need.  Stop it if it started.
 if command -v postfix >/dev/null 2>&1; then

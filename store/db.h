@@ -48,6 +48,8 @@ struct db_ops {
 	int64_t		 (*column_int64)(struct db_stmt *, int);
 	const char	*(*column_text)(struct db_stmt *, int);
 	bool		 (*column_null)(struct db_stmt *, int);
+	int		 (*column_count)(struct db_stmt *);
+	const char	*(*column_name)(struct db_stmt *, int);
 	int		 (*exec)(struct db *, const char *sql);
 	int64_t		 (*changes)(struct db *);
 	int64_t		 (*last_insert_id)(struct db *);
@@ -142,6 +144,17 @@ static inline bool
 db_column_null(struct db_stmt *s, int col)
 {
 	return s->db->ops->column_null(s, col);
+}
+/* The result's columns (after a step that gave a row). */
+static inline int
+db_column_count(struct db_stmt *s)
+{
+	return s->db->ops->column_count(s);
+}
+static inline const char *
+db_column_name(struct db_stmt *s, int col)
+{
+	return s->db->ops->column_name(s, col);
 }
 /* Runs one or more statements without results. */
 static inline int

@@ -88,10 +88,45 @@ word_at(const char *p, const char *w)
 }
 
 /*
+ * Whether the call whose "(" is at p has a comma at its own level: SQLite's
+ * scalar max(a, b) and min(a, b), which PostgreSQL spells greatest/least.
+ */
+static bool
+several_args(const char *p)
+{
+	int depth = 0;
+	char quote = 0;
+
+	for (; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"')
+			quote = *p;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')') {
+			if (--depth == 0)
+				return false;
+		} else if (*p == ',' && depth == 1)
+			return true;
+	}
+	return false;
+}
+
+static bool
+ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
  * SQLite's spelling to PostgreSQL's: ?N and ? to $N outside quotes,
  * INSERT OR IGNORE to INSERT ... ON CONFLICT DO NOTHING, INSERT OR FAIL
- * to INSERT.  Returns the new text (caller frees) and the highest
- * parameter number in *nparam.
+ * to INSERT, scalar max(a, b, ...) and min() to greatest() and least().
+ * Returns the new text (caller frees) and the highest parameter number
+ * in *nparam.
  */
 static char *
 pg_translate(const char *sql, int *nparam)
@@ -127,6 +162,16 @@ pg_translate(const char *sql, int *nparam)
 			memcpy(out + o, "INSERT ", 7);
 			o += 7;
 			p += 15;
+			continue;
+		}
+		if ((p == sql || !ident_char(p[-1])) && (word_at(p, "max(") ||
+		    word_at(p, "min(")) && several_args(p + 3)) {
+			const char *w = (p[1] == 'a' || p[1] == 'A') ?
+			    "greatest(" : "least(";
+
+			memcpy(out + o, w, strlen(w));
+			o += strlen(w);
+			p += 4;
 			continue;
 		}
 		if (*p == '?') {
@@ -328,6 +373,18 @@ pg_column_int64(struct db_stmt *s, int col)
 }
 
 static int
+pg_column_count(struct db_stmt *s)
+{
+	return PS(s)->res ? PQnfields(PS(s)->res) : 0;
+}
+
+static const char *
+pg_column_name(struct db_stmt *s, int col)
+{
+	return PS(s)->res ? PQfname(PS(s)->res, col) : NULL;
+}
+
+static int
 pg_exec(struct db *db, const char *sql)
 {
 	PGresult *r = PQexec(PD(db)->c, sql);
@@ -394,6 +451,8 @@ static const struct db_ops pg_ops = {
 	.column_int64 = pg_column_int64,
 	.column_text = pg_column_text,
 	.column_null = pg_column_null,
+	.column_count = pg_column_count,
+	.column_name = pg_column_name,
 	.exec = pg_exec,
 	.changes = pg_changes,
 	.last_insert_id = pg_last_insert_id,
@@ -429,7 +488,7 @@ db_pg_connect(const char *uri, const char *password, char **err, bool *busy)
 
 		while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
 			n--;
-		*err = xasprintf("database: %.*s", (int)n, m);
+		*err = xasprintf("%.*s", (int)n, m);
 		/* Down or unreachable is worth a retry; a refused login is not. */
 		*busy = c == NULL || (!PQconnectionNeedsPassword(c) &&
 		    strstr(m, "authentication") == NULL &&

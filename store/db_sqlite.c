@@ -103,6 +103,18 @@ sq_column_null(struct db_stmt *st, int col)
 }
 
 static int
+sq_column_count(struct db_stmt *st)
+{
+	return sqlite3_column_count(SS(st));
+}
+
+static const char *
+sq_column_name(struct db_stmt *st, int col)
+{
+	return sqlite3_column_name(SS(st), col);
+}
+
+static int
 sq_exec(struct db *db, const char *sql)
 {
 	return sqlite3_exec(SQ(db)->h, sql, NULL, NULL, NULL);
@@ -152,6 +164,8 @@ static const struct db_ops sq_ops = {
 	.column_int64 = sq_column_int64,
 	.column_text = sq_column_text,
 	.column_null = sq_column_null,
+	.column_count = sq_column_count,
+	.column_name = sq_column_name,
 	.exec = sq_exec,
 	.changes = sq_changes,
 	.last_insert_id = sq_last_insert_id,

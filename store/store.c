@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store_schema.h"
@@ -19,6 +20,7 @@ struct store {
 	struct db	*conn;		/* the driver (db.h) */
 	sqlite3		*db;		/* SQLite's connection; NULL on PostgreSQL */
 	char		*uri;		/* PostgreSQL: the URI it was opened with */
+	char		*sender;	/* store_sender() */
 	char		*path;		/* as SQLite resolved it; "" in memory */
 	dev_t		 dev;		/* the file opened, to notice a swap */
 	ino_t		 ino;
@@ -258,7 +260,6 @@ store_pg_open(const char *uri, bool create, char **err, bool *busy)
 {
 	struct store *st;
 	struct db *db;
-	char *e;
 
 	*err = NULL;
 	*busy = false;
@@ -266,9 +267,6 @@ store_pg_open(const char *uri, bool create, char **err, bool *busy)
 	if (db == NULL)
 		return NULL;
 	if (pg_migrate(db, create, err, busy) == -1) {
-		e = xasprintf("database: %s", *err);
-		free(*err);
-		*err = e;
 		db_close(db);
 		return NULL;
 	}
@@ -408,6 +406,7 @@ store_close(struct store *st)
 	else
 		sqlite3_close(st->db);
 	free(st->uri);
+	free(st->sender);
 	free(st->path);
 	free(st->msg);
 	free(st);
@@ -423,6 +422,24 @@ struct db *
 store_conn(struct store *st)
 {
 	return st->conn;
+}
+
+const char *
+store_host(void)
+{
+	static char host[256];
+
+	if (host[0] == '\0' && gethostname(host, sizeof(host) - 1) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	return host;
+}
+
+const char *
+store_sender(struct store *st)
+{
+	if (st->sender == NULL)
+		st->sender = xasprintf("%s:%ld", store_host(), (long)getpid());
+	return st->sender;
 }
 
 bool

@@ -57,7 +57,7 @@ store_bounces_mailed(struct store *st, const char *email, const char *nl,
 	    "JOIN deliveries d ON d.subscriber_id = s.id "
 	    "JOIN issues i ON i.id = d.issue_id "
 	    "WHERE s.email_key = lower(?1) AND i.created >= ?2 "
-	    "AND (?3 IS NULL OR i.newsletter = ?3) "
+	    "AND (CAST(?3 AS TEXT) IS NULL OR i.newsletter = ?3) "
 	    "ORDER BY d.id DESC LIMIT 1";
 	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
@@ -79,16 +79,21 @@ store_bounces_counts(struct store *st, const char *nl, time_t since,
     struct bounce_counts *out)
 {
 	static const char subs[] = "SELECT "
-	    "coalesce(sum(status = 'bounced'), 0), "
-	    "coalesce(sum(status = 'active' AND soft_bounces > 0), 0) "
+	    "coalesce(sum(CASE WHEN status = 'bounced' THEN 1 ELSE 0 END), 0), "
+	    "coalesce(sum(CASE WHEN status = 'active' AND soft_bounces > 0 "
+	    "  THEN 1 ELSE 0 END), 0) "
 	    "FROM subscriptions WHERE newsletter = ?1";
 	/* the event details are subscription.c's: "hard: ...", "soft n/m...",
 	 * and "<via>: ..." for unsubscribes */
 	static const char ev[] = "SELECT "
-	    "coalesce(sum(kind = 'bounce' AND detail LIKE 'hard:%'), 0), "
-	    "coalesce(sum(kind = 'bounce' AND detail LIKE 'soft%'), 0), "
-	    "coalesce(sum(kind = 'unsubscribe' AND detail LIKE 'complaint%'), 0), "
-	    "coalesce(sum(kind = 'unsubscribe' AND detail LIKE 'mailto%'), 0) "
+	    "coalesce(sum(CASE WHEN kind = 'bounce' AND detail LIKE 'hard:%' "
+	    "  THEN 1 ELSE 0 END), 0), "
+	    "coalesce(sum(CASE WHEN kind = 'bounce' AND detail LIKE 'soft%' "
+	    "  THEN 1 ELSE 0 END), 0), "
+	    "coalesce(sum(CASE WHEN kind = 'unsubscribe' AND "
+	    "  detail LIKE 'complaint%' THEN 1 ELSE 0 END), 0), "
+	    "coalesce(sum(CASE WHEN kind = 'unsubscribe' AND "
+	    "  detail LIKE 'mailto%' THEN 1 ELSE 0 END), 0) "
 	    "FROM events WHERE newsletter = ?1 AND at >= ?2 "
 	    "AND (kind = 'bounce' OR kind = 'unsubscribe')";
 	struct db_stmt *s = store_stmt(st, subs);

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_sqlite.h"
 #include "xmalloc.h"
@@ -177,8 +178,89 @@ fail:
  * longer due (and those of later issues, e.g. another newsletter's, at the
  * end) are stepped over, each at most once per pass.
  */
-long
-store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
+/* Seconds a claim holds (HERALD_LEASE overrides, for tests). */
+static long
+lease_seconds(void)
+{
+	const char *e = getenv("HERALD_LEASE");
+	long v = e ? strtol(e, NULL, 10) : 0;
+
+	return v > 0 ? v : STORE_LEASE;
+}
+
+/*
+ * PostgreSQL: several senders share the queue.  Each call claims up to max
+ * due rows nobody holds (or whose holder's lease has run out) with FOR
+ * UPDATE SKIP LOCKED, stamps them with this sender and a lease, and
+ * returns them; the cursor (after_id) is not needed, since rows this
+ * sender holds are leased and rows it finished are no longer due.  The
+ * claim commits at once (autocommit), so other senders skip the rows.
+ */
+static long
+pg_deliveries_claim(struct store *st, int64_t issue_id, time_t now,
+    size_t max, struct store_delivery *out)
+{
+	static const char sql[] =
+	    "WITH c AS (UPDATE deliveries d SET claimed_by = ?4,"
+	    "  claimed_until = CAST(?2 AS BIGINT) + ?5"
+	    " WHERE d.id IN (SELECT id FROM deliveries"
+	    "  WHERE issue_id = ?1 AND state IN ('queued', 'deferred')"
+	    "  AND next_attempt <= ?2"
+	    "  AND (claimed_until IS NULL OR claimed_until < ?6)"
+	    "  ORDER BY id LIMIT ?3 FOR UPDATE SKIP LOCKED)"
+	    " RETURNING d.id, d.subscriber_id, d.attempts, d.issue_id)"
+	    "SELECT c.id, c.subscriber_id, c.attempts, s.email, s.name,"
+	    "  s.attributes, CASE WHEN sub.status = 'active' THEN 1 ELSE 0 END"
+	    " FROM c JOIN issues i ON i.id = c.issue_id"
+	    " JOIN subscribers s ON s.id = c.subscriber_id"
+	    " LEFT JOIN subscriptions sub ON sub.subscriber_id = c.subscriber_id"
+	    "  AND sub.newsletter = i.newsletter"
+	    " ORDER BY c.id";
+	static const char beat[] = "INSERT INTO senders (host, pid, started,"
+	    " heartbeat, claimed) VALUES (?1, ?2, ?3, ?3, ?4)"
+	    " ON CONFLICT (host, pid) DO UPDATE SET heartbeat = excluded.heartbeat,"
+	    " claimed = senders.claimed + excluded.claimed";
+	struct db_stmt *s = store_stmt(st, sql);
+	time_t wall = time(NULL);
+	size_t n = 0;
+	int rc = DB_DONE;
+
+	db_bind_int64(s, 1, issue_id);
+	db_bind_int64(s, 2, now > wall ? now : wall);
+	db_bind_int64(s, 3, (int64_t)max);
+	db_bind_text(s, 4, store_sender(st));
+	db_bind_int64(s, 5, lease_seconds());
+	db_bind_int64(s, 6, wall);
+	while (n < max && (rc = db_step(s)) == DB_ROW) {
+		struct store_delivery *d = &out[n++];
+
+		d->id = db_column_int64(s, 0);
+		d->subscriber_id = db_column_int64(s, 1);
+		d->attempts = (long)db_column_int64(s, 2);
+		d->email = xstrdup(store_col_text(s, 3));
+		d->name = xstrdup(store_col_text(s, 4));
+		d->attributes = xstrdup(store_col_text(s, 5));
+		d->active = db_column_int(s, 6) != 0;
+	}
+	db_reset(s);
+	if (n < max && rc != DB_DONE) {
+		while (n > 0)
+			store_delivery_clear(&out[--n]);
+		return -1;
+	}
+	/* The heartbeat status shows; a failure here costs nothing. */
+	s = store_stmt(st, beat);
+	db_bind_text(s, 1, store_host());
+	db_bind_int64(s, 2, (int64_t)getpid());
+	db_bind_int64(s, 3, wall);
+	db_bind_int64(s, 4, (int64_t)n);
+	(void)db_step(s);
+	db_reset(s);
+	return (long)n;
+}
+
+static long
+sq_deliveries_due(struct store *st, int64_t issue_id, time_t now,
     int64_t after_id, size_t max, struct store_delivery *out)
 {
 	struct db_stmt *s = store_stmt(st,
@@ -220,6 +302,15 @@ store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
 	return (long)n;
 }
 
+long
+store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
+    int64_t after_id, size_t max, struct store_delivery *out)
+{
+	if (store_is_pg(st))
+		return pg_deliveries_claim(st, issue_id, now, max, out);
+	return sq_deliveries_due(st, issue_id, now, after_id, max, out);
+}
+
 enum store_rc
 store_deliveries_update(struct store *st, const struct store_outcome *o,
     size_t n)
@@ -234,7 +325,8 @@ store_deliveries_update(struct store *st, const struct store_outcome *o,
 		return rc;
 	s = store_stmt(st, "UPDATE deliveries SET state = ?, attempts = ?,"
 	    " next_attempt = ?, last_reply = ?, sent = ?,"
-	    " message_id = coalesce(?, message_id) WHERE id = ?");
+	    " message_id = coalesce(?, message_id), claimed_by = NULL,"
+	    " claimed_until = NULL WHERE id = ?");
 	for (i = 0; i < n; i++) {
 		db_reset(s);
 		db_bind_text(s, 1, o[i].state);
@@ -277,7 +369,8 @@ store_issue_counts(struct store *st, int64_t issue_id,
     struct store_queue_counts *c)
 {
 	struct db_stmt *s = store_stmt(st,
-	    "SELECT state, count(*), min(next_attempt) FROM deliveries"
+	    "SELECT state, count(*), min(CASE WHEN claimed_until > next_attempt"
+	    "  THEN claimed_until ELSE next_attempt END) FROM deliveries"
 	    " WHERE issue_id = ? GROUP BY state");
 	int rc;
 
@@ -300,6 +393,70 @@ store_issue_counts(struct store *st, int64_t issue_id,
 			if (c->next_due == 0 || due < c->next_due)
 				c->next_due = due;
 		}
+	}
+	db_reset(s);
+	return store_rc(rc);
+}
+
+enum store_rc
+store_issue_waiting(struct store *st, int64_t issue_id, time_t now,
+    long *claimable, long *held)
+{
+	struct db_stmt *s = store_stmt(st, "SELECT"
+	    " coalesce(sum(CASE WHEN next_attempt <= ?2 AND (claimed_until IS"
+	    "  NULL OR claimed_until < ?2) THEN 1 ELSE 0 END), 0),"
+	    " coalesce(sum(CASE WHEN claimed_until >= ?2 THEN 1 ELSE 0 END), 0)"
+	    " FROM deliveries WHERE issue_id = ?1"
+	    " AND state IN ('queued', 'deferred')");
+	int rc;
+
+	*claimable = *held = 0;
+	db_bind_int64(s, 1, issue_id);
+	db_bind_int64(s, 2, now);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*claimable = (long)db_column_int64(s, 0);
+		*held = (long)db_column_int64(s, 1);
+	}
+	db_reset(s);
+	return store_rc(rc);
+}
+
+enum store_rc
+store_issue_lock(struct store *st, const char *newsletter, bool lock)
+{
+	struct db_stmt *s;
+	int rc;
+
+	if (!store_is_pg(st))
+		return STORE_OK;
+	s = store_stmt(st, lock ?
+	    "SELECT pg_advisory_lock(hashtext('herald-issue:' || ?1))" :
+	    "SELECT pg_advisory_unlock(hashtext('herald-issue:' || ?1))");
+	db_bind_text(s, 1, newsletter);
+	rc = db_step(s);
+	db_reset(s);
+	return store_rc(rc);
+}
+
+enum store_rc
+store_senders_recent(struct store *st, time_t since,
+    void (*cb)(const struct store_sender *, void *), void *arg)
+{
+	struct db_stmt *s = store_stmt(st, "SELECT host, pid, started,"
+	    " heartbeat, claimed FROM senders WHERE heartbeat >= ?1"
+	    " ORDER BY host, pid");
+	struct store_sender r;
+	int rc;
+
+	db_bind_int64(s, 1, since);
+	while ((rc = db_step(s)) == DB_ROW) {
+		r.host = store_col_text(s, 0);
+		r.pid = (long)db_column_int64(s, 1);
+		r.started = (time_t)db_column_int64(s, 2);
+		r.heartbeat = (time_t)db_column_int64(s, 3);
+		r.claimed = (long)db_column_int64(s, 4);
+		cb(&r, arg);
 	}
 	db_reset(s);
 	return store_rc(rc);

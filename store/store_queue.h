@@ -110,4 +110,38 @@ enum store_rc	 store_issue_counts(struct store *, int64_t issue_id,
 enum store_rc	 store_issue_finish_if_done(struct store *, int64_t issue_id,
 		    bool *done) STORE_WUR;
 
+/*
+ * Several senders (PostgreSQL, issue 14).  store_deliveries_due() there
+ * claims the rows it returns for STORE_LEASE seconds (HERALD_LEASE in the
+ * environment overrides it); an outcome clears the claim, and a sender
+ * that dies leaves its rows to be claimed again when the lease ends.
+ */
+#define STORE_LEASE	60
+/*
+ * Of the issue's queued and deferred rows: *claimable are due at `now`
+ * and held by nobody, *held are held by a lease that has not ended.
+ */
+enum store_rc	 store_issue_waiting(struct store *, int64_t issue_id,
+		    time_t now, long *claimable, long *held) STORE_WUR;
+/*
+ * Serialises deciding "resume or assemble a new issue" of a newsletter
+ * between processes (lock true, then false): on PostgreSQL a session
+ * advisory lock, so two daemons whose schedules fire together make one
+ * issue and the second resumes it; on SQLite a no-op (one sender at a
+ * time holds the send lock already).
+ */
+enum store_rc	 store_issue_lock(struct store *, const char *newsletter,
+		    bool lock) STORE_WUR;
+/* A sender seen on the database (a herald send or daemon process). */
+struct store_sender {
+	const char	*host;
+	long		 pid;
+	time_t		 started, heartbeat;
+	long		 claimed;	/* rows claimed in all */
+};
+/* Calls cb for each sender whose last heartbeat is at `since` or later. */
+enum store_rc	 store_senders_recent(struct store *, time_t since,
+		    void (*cb)(const struct store_sender *, void *),
+		    void *arg) STORE_WUR;
+
 #endif

@@ -121,6 +121,22 @@ static const char *const migrations[] = {
 	"CREATE TABLE subscriber_ids (floor INTEGER NOT NULL);"
 	"INSERT INTO subscriber_ids (floor) "
 	"  SELECT coalesce(max(id), 0) FROM subscribers;",
+	/*
+	 * 4: several senders on one database (issue 14, PostgreSQL): a
+	 * delivery claimed by a sender until its lease ends, and the senders
+	 * seen (status).  SQLite has one sender at a time and leaves them
+	 * empty.
+	 */
+	"ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;"
+	"ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER;"
+	"CREATE TABLE senders ("
+	"  host       TEXT NOT NULL,"
+	"  pid        INTEGER NOT NULL,"
+	"  started    INTEGER NOT NULL,"
+	"  heartbeat  INTEGER NOT NULL,"
+	"  claimed    INTEGER NOT NULL DEFAULT 0,"	/* rows claimed in all */
+	"  PRIMARY KEY (host, pid)"
+	");",
 };
 
 /*
@@ -228,6 +244,25 @@ static const char *const pg_migrations[] = {
 	"CREATE TABLE subscriber_ids (floor bigint NOT NULL);"
 	"INSERT INTO subscriber_ids (floor) "
 	"  SELECT coalesce(max(id), 0) FROM subscribers;",
+	/*
+	 * 4, and SQLite's sum() over a comparison (true counts 1), which the
+	 * store's counting queries use: sum(boolean) for PostgreSQL.
+	 */
+	"CREATE FUNCTION herald_count_true(bigint, boolean) RETURNS bigint"
+	"  AS 'SELECT $1 + CASE WHEN $2 THEN 1 ELSE 0 END'"
+	"  LANGUAGE sql IMMUTABLE;"
+	"CREATE AGGREGATE sum(boolean) (sfunc = herald_count_true,"
+	"  stype = bigint, initcond = '0');"
+	"ALTER TABLE deliveries ADD COLUMN claimed_by text;"
+	"ALTER TABLE deliveries ADD COLUMN claimed_until bigint;"
+	"CREATE TABLE senders ("
+	"  host       text NOT NULL,"
+	"  pid        bigint NOT NULL,"
+	"  started    bigint NOT NULL,"
+	"  heartbeat  bigint NOT NULL,"
+	"  claimed    bigint NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (host, pid)"
+	");",
 };
 
 _Static_assert(sizeof(pg_migrations) == sizeof(migrations),

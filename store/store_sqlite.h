@@ -21,6 +21,9 @@
 sqlite3		*store_db(struct store *);
 /* The driver connection (db_changes, db_last_insert_id, db_kind). */
 struct db	*store_conn(struct store *);
+/* This process as a sender: "host:pid" (claimed_by), and the host name. */
+const char	*store_sender(struct store *);
+const char	*store_host(void);
 
 /*
  * Prepares sql once per store and caches it (keyed by the sql pointer, so
@@ -29,6 +32,12 @@ struct db	*store_conn(struct store *);
  * and is fatal.
  */
 struct db_stmt	*store_stmt(struct store *, const char *sql);
+/*
+ * The statement for this store's dialect: sq on SQLite, pg on PostgreSQL
+ * (both string literals or static arrays: store_stmt caches by pointer).
+ */
+#define STORE_SQL(st, sq, pg)	(store_is_pg(st) ? (pg) : (sq))
+
 /* Runs one or more statements without results; STORE_* code. */
 enum store_rc	 store_exec(struct store *, const char *sql) STORE_WUR;
 /* Maps a db (SQLite-valued) result code to STORE_OK / STORE_BUSY / STORE_ERR. */

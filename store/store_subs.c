@@ -87,7 +87,10 @@ store_subs_status(struct store *st, int64_t id, const char *nl,
 	static const char sql[] = "SELECT status, "
 	    "max(created, coalesce(confirmed, 0), coalesce(unsubscribed, 0)) "
 	    "FROM subscriptions WHERE subscriber_id = ?1 AND newsletter = ?2";
-	struct db_stmt *s = store_stmt(st, sql);
+	static const char pg_sql[] = "SELECT status, "
+	    "greatest(created, coalesce(confirmed, 0), coalesce(unsubscribed, 0)) "
+	    "FROM subscriptions WHERE subscriber_id = ?1 AND newsletter = ?2";
+	struct db_stmt *s = store_stmt(st, STORE_SQL(st, sql, pg_sql));
 	int rc;
 
 	*has = false;
@@ -113,7 +116,8 @@ store_subs_insert(struct store *st, const char *email, const char *key,
 	    "(id, email, email_key, name, attributes, created) "
 	    "VALUES (max(coalesce((SELECT max(id) FROM subscribers), 0), "
 	    "coalesce((SELECT max(floor) FROM subscriber_ids), 0)) + 1, "
-	    "?1, ?2, ?3, ?4, ?5) ON CONFLICT (email_key) DO NOTHING";
+	    "?1, ?2, ?3, ?4, ?5) ON CONFLICT (email_key) DO NOTHING "
+	    "RETURNING id";	/* PostgreSQL has no last_insert_rowid */
 	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
@@ -126,9 +130,9 @@ store_subs_insert(struct store *st, const char *email, const char *key,
 	db_bind_text(s, 4, attrs ? attrs : "{}");
 	db_bind_int64(s, 5, created);
 	rc = db_step(s);
-	if (rc == DB_DONE && db_changes(store_conn(st)) == 1) {
+	if (rc == DB_ROW) {
 		*inserted = true;
-		*id = db_last_insert_id(store_conn(st));
+		*id = db_column_int64(s, 0);
 	}
 	return store_finish(s, rc);
 }
@@ -207,7 +211,7 @@ store_subs_subscribe(struct store *st, int64_t id, const char *nl,
 	static const char sql[] = "INSERT INTO subscriptions "
 	    "(subscriber_id, newsletter, status, created, confirmed, "
 	    "unsubscribed, pending_since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-	    "CASE WHEN ?3 = 'pending' THEN ?4 END)";
+	    "CASE WHEN ?3 = 'pending' THEN CAST(?4 AS BIGINT) END)";
 	struct db_stmt *s = store_stmt(st, sql);
 
 	db_bind_int64(s, 1, id);
@@ -253,7 +257,14 @@ store_subs_update(struct store *st, int64_t id, const char *name,
 	    "attributes = CASE WHEN ?3 IS NULL THEN attributes "
 	    "  ELSE json_patch(attributes, ?3) END "
 	    "WHERE id = ?1";
-	struct db_stmt *s = store_stmt(st, sql);
+	/* json_patch's merge for flat objects: later keys win, null drops. */
+	static const char pg_sql[] = "UPDATE subscribers SET "
+	    "name = CASE WHEN CAST(?2 AS TEXT) IS NULL THEN name "
+	    "  ELSE nullif(?2, '') END, "
+	    "attributes = CASE WHEN CAST(?3 AS TEXT) IS NULL THEN attributes "
+	    "  ELSE jsonb_strip_nulls(attributes::jsonb || CAST(?3 AS jsonb))::text END "
+	    "WHERE id = ?1";
+	struct db_stmt *s = store_stmt(st, STORE_SQL(st, sql, pg_sql));
 
 	db_bind_int64(s, 1, id);
 	if (name)
@@ -354,7 +365,14 @@ store_subs_each(struct store *st, const char *nl,
 	    "LEFT JOIN json_each(s.attributes) j "
 	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2) "
 	    "ORDER BY s.id, j.id";
-	struct db_stmt *s = store_stmt(st, sql);
+	static const char pg_sql[] = "SELECT s.id, s.email, s.name, b.status, "
+	    "b.created, j.key, j.value "
+	    "FROM subscriptions b JOIN subscribers s ON s.id = b.subscriber_id "
+	    "LEFT JOIN LATERAL json_each_text(s.attributes::json) "
+	    "  WITH ORDINALITY j(key, value, n) ON true "
+	    "WHERE b.newsletter = ?1 AND (CAST(?2 AS TEXT) IS NULL OR "
+	    "b.status = ?2) ORDER BY s.id, j.n";
+	struct db_stmt *s = store_stmt(st, STORE_SQL(st, sql, pg_sql));
 	struct sub_row row;
 	char *email = NULL, *name = NULL;
 	char **keys = NULL, **vals = NULL;
@@ -430,7 +448,12 @@ store_subs_attr_keys(struct store *st, const char *nl,
 	    "json_each(s.attributes) j "
 	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2) "
 	    "ORDER BY j.key";
-	struct db_stmt *s = store_stmt(st, sql);
+	static const char pg_sql[] = "SELECT DISTINCT j.key COLLATE \"C\" "
+	    "FROM subscriptions b JOIN subscribers s ON s.id = b.subscriber_id "
+	    "CROSS JOIN LATERAL json_each_text(s.attributes::json) j "
+	    "WHERE b.newsletter = ?1 AND (CAST(?2 AS TEXT) IS NULL OR "
+	    "b.status = ?2) ORDER BY 1";
+	struct db_stmt *s = store_stmt(st, STORE_SQL(st, sql, pg_sql));
 	size_t cap = 0;
 	int rc;
 
@@ -454,7 +477,8 @@ store_subs_widths(struct store *st, const char *nl,
 	static const char sql[] = "SELECT max(length(s.email)), "
 	    "max(length(s.name)) "
 	    "FROM subscriptions b JOIN subscribers s ON s.id = b.subscriber_id "
-	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2)";
+	    "WHERE b.newsletter = ?1 AND (CAST(?2 AS TEXT) IS NULL OR "
+	    "b.status = ?2)";
 	struct db_stmt *s = store_stmt(st, sql);
 	int rc;
 
@@ -498,7 +522,7 @@ store_subs_each_event(struct store *st, int64_t id, int limit,
 {
 	static const char sql[] = "SELECT at, newsletter, kind, detail FROM "
 	    "(SELECT id, at, newsletter, kind, detail FROM events "
-	    " WHERE subscriber_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2) "
+	    " WHERE subscriber_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2) e "
 	    "ORDER BY at, id";
 	struct db_stmt *s = store_stmt(st, sql);
 	struct sub_event ev;

@@ -20,6 +20,11 @@ pragma_int(struct store *st, const char *get, const char *name, long value,
 {
 	char sql[64];
 
+	if (store_is_pg(st)) {		/* SQLite's knobs: nothing to turn */
+		if (old)
+			*old = value;
+		return STORE_OK;
+	}
 	if (old) {
 		struct db_stmt *s = store_stmt(st, get);
 		enum store_rc r;
@@ -53,6 +58,8 @@ store_subs_wal_autocheckpoint(struct store *st, long pages, long *old)
 enum store_rc
 store_subs_foreign_keys(struct store *st, bool on)
 {
+	if (store_is_pg(st))
+		return STORE_OK;
 	return store_exec(st, on ? "PRAGMA foreign_keys = ON" :
 	    "PRAGMA foreign_keys = OFF");
 }
@@ -354,6 +361,57 @@ bulk_run(struct db_stmt *s, const struct sub_bulk *b)
 	return store_finish(s, db_step(s));
 }
 
+/*
+ * PostgreSQL has no herald_bulk: the rows go in one statement each, in
+ * the caller's transaction.
+ */
+static enum store_rc
+pg_bulk_insert(struct store *st, const struct sub_bulk *b, long *added)
+{
+	struct sub_bulk_row r;
+	enum store_rc rc;
+	bool inserted;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		memset(&r, 0, sizeof(r));
+		b->row(b->arg, i, &r);
+		rc = store_subs_insert_at(st, r.id, r.email, r.key, r.name,
+		    r.attrs, r.created, &inserted);
+		if (rc != STORE_OK)
+			return rc;
+		*added += inserted;
+	}
+	return STORE_OK;
+}
+
+static enum store_rc
+pg_bulk_subscribe(struct store *st, const char *nl, const struct sub_bulk *b,
+    time_t at)
+{
+	struct sub_bulk_row r;
+	enum store_rc rc;
+	char *detail;
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		memset(&r, 0, sizeof(r));
+		b->row(b->arg, i, &r);
+		rc = store_subs_subscribe(st, r.id, nl, r.status, r.created);
+		if (rc != STORE_OK)
+			return rc;
+		detail = b->prefix == NULL ? NULL : xasprintf("%s%lu%s%s",
+		    b->prefix, r.line, r.status == SUB_ACTIVE ? "" : " as ",
+		    r.status == SUB_ACTIVE ? "" :
+		    store_subs_status_name(r.status));
+		rc = store_subs_event(st, r.id, nl, "subscribe", detail, at);
+		free(detail);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
 enum store_rc
 store_subs_bulk_insert(struct store *st, const struct sub_bulk *b,
     long *added)
@@ -368,6 +426,8 @@ store_subs_bulk_insert(struct store *st, const struct sub_bulk *b,
 	*added = 0;
 	if (b->n == 0)
 		return STORE_OK;
+	if (store_is_pg(st))
+		return pg_bulk_insert(st, b, added);
 	if ((rc = bulk_register(st)) != STORE_OK)
 		return rc;
 	rc = bulk_run(store_stmt(st, sql), b);
@@ -408,6 +468,8 @@ store_subs_bulk_subscribe(struct store *st, const char *nl,
 
 	if (b->n == 0)
 		return STORE_OK;
+	if (store_is_pg(st))
+		return pg_bulk_subscribe(st, nl, b, at);
 	if ((rc = bulk_register(st)) != STORE_OK)
 		return rc;
 	s = store_stmt(st, sub_sql);

@@ -16,7 +16,13 @@ store_subs_state(struct store *st, int64_t id, const char *nl,
 	    "coalesce(soft_bounce_delivery, 0), "
 	    "confirmed IS NOT NULL OR unsubscribed IS NOT NULL "
 	    "FROM subscriptions WHERE subscriber_id = ?1 AND newsletter = ?2";
-	struct db_stmt *s = store_stmt(st, sql);
+	static const char pg_sql[] = "SELECT status, "
+	    "greatest(created, coalesce(confirmed, 0), coalesce(unsubscribed, 0)), "
+	    "coalesce(pending_since, created), soft_bounces, "
+	    "coalesce(soft_bounce_delivery, 0), "
+	    "confirmed IS NOT NULL OR unsubscribed IS NOT NULL "
+	    "FROM subscriptions WHERE subscriber_id = ?1 AND newsletter = ?2";
+	struct db_stmt *s = store_stmt(st, STORE_SQL(st, sql, pg_sql));
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -108,7 +114,7 @@ store_subs_pending_before(struct store *st, const char *nl, time_t cutoff,
 	static const char sql[] = "SELECT subscriber_id, newsletter, "
 	    "confirmed IS NOT NULL OR unsubscribed IS NOT NULL "
 	    "FROM subscriptions WHERE status = 'pending' "
-	    "AND (?1 IS NULL OR newsletter = ?1) "
+	    "AND (CAST(?1 AS TEXT) IS NULL OR newsletter = ?1) "
 	    "AND coalesce(pending_since, created) < ?2";
 	struct db_stmt *s = store_stmt(st, sql);
 	size_t cap = 0;

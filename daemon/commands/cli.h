@@ -89,5 +89,6 @@ int	cmd_daemon(struct cli *, int, char **);
 int	cmd_status(struct cli *, int, char **);
 int	cmd_bounces(struct cli *, int, char **);
 int	cmd_web(struct cli *, int, char **);
+int	cmd_store(struct cli *, int, char **);
 
 #endif

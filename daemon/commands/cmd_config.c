@@ -371,6 +371,14 @@ print_secret_ref(const char *label, const char *env, const char *file)
 		printf("  %s: none\n", label);
 }
 
+/* A PostgreSQL URI, not a file (issue 14). */
+static bool
+db_uri(const char *database)
+{
+	return strncmp(database, "postgresql://", 13) == 0 ||
+	    strncmp(database, "postgres://", 11) == 0;
+}
+
 /* Subscriber counts by status, without creating the database. */
 static void
 print_subscribers(const struct config *cfg, const char *id)
@@ -379,7 +387,7 @@ print_subscribers(const struct config *cfg, const char *id)
 	struct store *st;
 	char *err = NULL;
 
-	if (access(cfg->database, F_OK) == -1) {
+	if (!db_uri(cfg->database) && access(cfg->database, F_OK) == -1) {
 		printf("  subscribers: 0 (no database yet)\n");
 		return;
 	}
@@ -406,7 +414,7 @@ print_summary(const struct config *cfg, const char *path, const char *only)
 	time_t now = time(NULL);
 
 	printf("%s: OK\n", path);
-	printf("database: %s%s\n", cfg->database,
+	printf("database: %s%s\n", cfg->database, db_uri(cfg->database) ||
 	    access(cfg->database, F_OK) == 0 ? "" : " (not created yet)");
 	printf("smtp: %s, starttls %s, %ld connection%s, ", cfg->smtp.url,
 	    starttls_name(cfg->smtp.starttls), cfg->smtp.connections,

@@ -275,6 +275,40 @@ usage_send(FILE *f)
 	    "another herald is sending this newsletter.\n");
 }
 
+/*
+ * PostgreSQL: after its pass, a sender stays while other senders hold rows
+ * of the issue, and takes over those whose lease runs out (their sender
+ * died), so the issue is finished by whoever is left.  Deferred rows
+ * still wait for the daemon or the next send, as on SQLite.
+ */
+static int
+send_takeover(struct cli *cli, const struct newsletter_conf *nl,
+    struct send_pass_opts *po, int rc)
+{
+	struct store_issue is;
+	long claimable, held;
+	int found;
+
+	po->create = false;
+	while (rc == EXIT_OK && stop_flag == 0) {
+		memset(&is, 0, sizeof(is));
+		found = store_issue_unfinished(cli->store, nl->id, &is);
+		if (found != 1 || store_issue_waiting(cli->store, is.id,
+		    time(NULL), &claimable, &held) != STORE_OK) {
+			store_issue_clear(&is);
+			break;
+		}
+		store_issue_clear(&is);
+		if (claimable > 0)
+			rc = send_pass(cli->store, cli->cfg, nl, po, NULL);
+		else if (held > 0)
+			sleep(1);
+		else
+			break;
+	}
+	return rc;
+}
+
 int
 cmd_send(struct cli *cli, int argc, char **argv)
 {
@@ -322,5 +356,8 @@ cmd_send(struct cli *cli, int argc, char **argv)
 	po.progress = want_progress;
 	po.report = stdout;
 	po.stop = &stop_flag;
-	return send_pass(cli->store, cli->cfg, nl, &po, NULL);
+	rc = send_pass(cli->store, cli->cfg, nl, &po, NULL);
+	if (store_is_pg(cli->store))
+		rc = send_takeover(cli, nl, &po, rc);
+	return rc;
 }

@@ -32,7 +32,9 @@ usage(FILE *f)
 	    "state (queued, deferred, sent, failed), and every source's health:\n"
 	    "last fetch, last success, consecutive failures and the last error.\n"
 	    "First, whether a herald daemon runs on this database: its pid, since\n"
-	    "when and what it is doing (read from DATABASE.lock).  When articles\n"
+	    "when and what it is doing (read from DATABASE.lock).  On PostgreSQL,\n"
+	    "the senders seen in the last 10 minutes: host, pid, last heartbeat\n"
+	    "and rows claimed.  When articles\n"
 	    "wait but no subscriber is active, it says so: no issue is assembled\n"
 	    "for nobody.\n");
 }
@@ -292,6 +294,61 @@ daemon_line(struct buf *out, const struct daemon_info *di, bool json)
 	    ts, di->doing[0] ? di->doing : "starting");
 }
 
+struct senders_out {
+	struct buf	*out;
+	bool		 json;
+	int		 n;
+};
+
+static void
+sender_one(const struct store_sender *s, void *arg)
+{
+	struct senders_out *so = arg;
+	char beat[21], since[21];
+
+	time_rfc3339(s->heartbeat, beat);
+	time_rfc3339(s->started, since);
+	if (so->json) {
+		buf_adds(so->out, so->n ? "," : "");
+		buf_adds(so->out, "{\"host\":");
+		json_str(so->out, s->host);
+		buf_printf(so->out, ",\"pid\":%ld,\"started\":\"%s\","
+		    "\"heartbeat\":\"%s\",\"claimed\":%ld}", s->pid, since,
+		    beat, s->claimed);
+	} else {
+		if (so->n == 0)
+			buf_adds(so->out, "senders seen in the last 10 minutes:\n");
+		buf_printf(so->out, "  %s pid %ld: heartbeat %s, %ld rows "
+		    "claimed since %s\n", s->host, s->pid, beat, s->claimed,
+		    since);
+	}
+	so->n++;
+}
+
+/*
+ * PostgreSQL: the senders (herald send and daemons, on any host) seen in
+ * the last 10 minutes; text lines, or a JSON member ",\"senders\":[...]".
+ */
+static void
+senders_part(struct cli *cli, struct buf *out, bool json)
+{
+	struct senders_out so = { out, json, 0 };
+
+	if (!store_is_pg(cli->store))
+		return;
+	if (json)
+		buf_adds(out, ",\"senders\":[");
+	if (store_senders_recent(cli->store, time(NULL) - 600, sender_one,
+	    &so) != STORE_OK)
+		log_warn("status: reading senders: %s", store_errmsg(cli->store));
+	if (json)
+		buf_addc(out, ']');
+	else if (so.n == 0)
+		buf_adds(out, "senders: none in the last 10 minutes\n\n");
+	else
+		buf_addc(out, '\n');
+}
+
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
@@ -336,8 +393,10 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	}
 	if (json)
 		buf_addc(&out, '[');
-	else
+	else {
 		daemon_line(&out, &di, false);
+		senders_part(cli, &out, false);
+	}
 	for (i = 0; i < cli->cfg->nnewsletters; i++) {
 		const struct newsletter_conf *nl = &cli->cfg->newsletters[i];
 
@@ -352,6 +411,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		if (json) {
 			out.len--;	/* the newsletter's closing brace */
 			daemon_line(&out, &di, true);
+			senders_part(cli, &out, true);
 			buf_addc(&out, '}');
 		}
 	}

@@ -249,16 +249,27 @@ send_pass(struct store *st, const struct config *cfg,
 	memset(&snd, 0, sizeof(snd));
 	if (next_due)
 		*next_due = 0;
-	if ((lockfd = send_lock(cfg, nl->id, &busy)) == -1)
+	/* On PostgreSQL several senders share the queue (claims, issue 14). */
+	lockfd = -1;
+	if (!store_is_pg(st) &&
+	    (lockfd = send_lock(cfg, nl->id, &busy)) == -1)
 		return busy ? EXIT_TEMP : EXIT_FAIL;
 	if (store_check(st, &err) == -1) {
 		log_error("send: %s", err);
 		goto out;
 	}
-	if (po->create)
+	if (po->create) {
+		/* PostgreSQL: one process at a time decides resume or new */
+		if (store_issue_lock(st, nl->id, true) != STORE_OK) {
+			log_error("send: %s: %s", nl->id, store_errmsg(st));
+			rc = EXIT_TEMP;
+			goto out;
+		}
 		ar = assemble_issue(st, cfg, nl, time(NULL), &is,
 		    &nd, &npending, &err);
-	else {
+		if (store_issue_lock(st, nl->id, false) != STORE_OK)
+			log_warn("send: %s: %s", nl->id, store_errmsg(st));
+	} else {
 		int found = store_issue_unfinished(st, nl->id, &is);
 
 		ar = found == 1 ? ASSEMBLE_RESUMED : found == 0 ?
@@ -425,7 +436,8 @@ out:
 	free(err);
 	store_issue_clear(&is);
 	buf_free(&line);
-	close(lockfd);
+	if (lockfd != -1)
+		close(lockfd);
 	return rc;
 }
 

@@ -1,0 +1,170 @@
+/*
+ * store_copy: every row of one store into another, across backends
+ * (herald store copy, issue 14).  See store_copy.h.
+ */
+#include "store_copy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_sqlite.h"
+#include "xmalloc.h"
+
+/* Parents before children, so foreign keys hold at every row. */
+static const char *const tables[] = {
+	"subscribers", "subscriptions", "sources", "articles", "issues",
+	"issue_articles", "deliveries", "events",
+};
+/* Tables whose id is an identity column on PostgreSQL. */
+static const char *const with_id[] = {
+	"subscribers", "sources", "articles", "issues", "deliveries", "events",
+};
+/* What is not copied: who held a row is meaningless in another store. */
+static bool
+skipped(const char *col)
+{
+	return strcmp(col, "claimed_by") == 0 ||
+	    strcmp(col, "claimed_until") == 0;
+}
+
+static enum store_rc
+fail(struct store *st, char **err, const char *what, const char *table)
+{
+	*err = xasprintf("%s %s: %s", what, table, store_errmsg(st));
+	return STORE_ERR;
+}
+
+static enum store_rc
+count_rows(struct store *st, const char *table, long *n, char **err)
+{
+	struct db_stmt *s = NULL;
+	char sql[128];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if (db_prepare(store_conn(st), sql, &s) != DB_OK)
+		return fail(st, err, "reading", table);
+	rc = db_step(s);
+	*n = rc == DB_ROW ? (long)db_column_int64(s, 0) : 0;
+	db_finalize(s);
+	return rc == DB_ROW ? STORE_OK : fail(st, err, "reading", table);
+}
+
+static enum store_rc
+copy_table(struct store *from, struct store *to, const char *table,
+    long *rows, char **err)
+{
+	struct db_stmt *r = NULL, *w = NULL;
+	char *ins = NULL;
+	int rc, ncol = 0, i, k, map[64];
+	char sql[128], *cols = NULL, *vals = NULL, *t;
+	enum store_rc out = STORE_OK;
+
+	*rows = 0;
+	snprintf(sql, sizeof(sql), "SELECT * FROM %s", table);
+	if (db_prepare(store_conn(from), sql, &r) != DB_OK)
+		return fail(from, err, "reading", table);
+	while ((rc = db_step(r)) == DB_ROW) {
+		if (w == NULL) {
+			ncol = db_column_count(r);
+			if (ncol > 64)
+				ncol = 64;
+			cols = xstrdup("");
+			vals = xstrdup("");
+			for (i = 0, k = 0; i < ncol; i++) {
+				const char *name = db_column_name(r, i);
+
+				if (skipped(name))
+					continue;
+				map[k++] = i;
+				t = xasprintf("%s%s%s", cols, k > 1 ? ", " : "",
+				    name);
+				free(cols);
+				cols = t;
+				t = xasprintf("%s%s?%d", vals, k > 1 ? ", " : "",
+				    k);
+				free(vals);
+				vals = t;
+			}
+			ncol = k;
+			ins = xasprintf("INSERT INTO %s (%s) VALUES (%s)", table,
+			    cols, vals);
+			if (db_prepare(store_conn(to), ins, &w) != DB_OK) {
+				out = fail(to, err, "writing", table);
+				break;
+			}
+		}
+		db_reset(w);
+		for (k = 0; k < ncol; k++) {
+			if (db_column_null(r, map[k]))
+				db_bind_null(w, k + 1);
+			else
+				db_bind_text(w, k + 1, db_column_text(r, map[k]));
+		}
+		if (db_step(w) != DB_DONE) {
+			out = fail(to, err, "writing", table);
+			break;
+		}
+		(*rows)++;
+	}
+	if (out == STORE_OK && rc != DB_DONE)
+		out = fail(from, err, "reading", table);
+	db_finalize(r);
+	db_finalize(w);
+	free(ins);
+	free(cols);
+	free(vals);
+	return out;
+}
+
+enum store_rc
+store_copy(struct store *from, struct store *to, long counts[STORE_NTABLES],
+    char **err)
+{
+	enum store_rc rc;
+	long n;
+	size_t i;
+	char sql[256];
+
+	*err = NULL;
+	for (i = 0; i < STORE_NTABLES; i++) {
+		if ((rc = count_rows(to, tables[i], &n, err)) != STORE_OK)
+			return rc;
+		if (n > 0) {
+			*err = xasprintf("the target is not empty (%ld rows in "
+			    "%s): copy into a new database", n, tables[i]);
+			return STORE_ERR;
+		}
+	}
+	if ((rc = store_begin(to)) != STORE_OK)
+		return fail(to, err, "starting a transaction on", "the target");
+	for (i = 0; i < STORE_NTABLES; i++) {
+		if ((rc = copy_table(from, to, tables[i], &counts[i], err)) !=
+		    STORE_OK) {
+			store_rollback(to);
+			return rc;
+		}
+	}
+	/* New rows on PostgreSQL must get ids above the copied ones. */
+	for (i = 0; store_is_pg(to) && i < sizeof(with_id) / sizeof(*with_id);
+	    i++) {
+		snprintf(sql, sizeof(sql), "SELECT setval(pg_get_serial_sequence("
+		    "'%s', 'id'), coalesce(max(id), 0) + 1, false) FROM %s",
+		    with_id[i], with_id[i]);
+		if (store_exec(to, sql) != STORE_OK) {
+			rc = fail(to, err, "setting the ids of", with_id[i]);
+			store_rollback(to);
+			return rc;
+		}
+	}
+	if ((rc = store_commit(to)) != STORE_OK)
+		return fail(to, err, "committing", "the copy");
+	return STORE_OK;
+}
+
+const char *
+store_copy_table(size_t i)
+{
+	return i < STORE_NTABLES ? tables[i] : NULL;
+}
