@@ -1055,6 +1055,12 @@ bounce_parse(const char *msg, size_t len, struct bounce *b)
 	copy = xmalloc(len + PAD);
 	memcpy(copy, msg, len);
 	memset(copy + len, 0, PAD);
+	/* a lone CR ends a line too (old Mac mail, some gateways): libetpan
+	 * reads only LF and CRLF */
+	for (hdr_end = 0; hdr_end < len; hdr_end++)
+		if (copy[hdr_end] == '\r' && (hdr_end + 1 == len ||
+		    copy[hdr_end + 1] != '\n'))
+			copy[hdr_end] = '\n';
 	msg = copy;
 	if (mailmime_parse(msg, len, &idx, &mime) != MAILIMF_NO_ERROR ||
 	    mime == NULL) {
