@@ -154,8 +154,11 @@ im_fetch(struct mailbox *mb, const char *id, char **data, size_t *len,
 		return -1;
 	}
 	set = mailimap_set_new_single(uid);
+	/* at most one byte more than the limit: a huge message is not
+	 * downloaded whole to find out */
 	ft = mailimap_fetch_type_new_fetch_att(
-	    mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+	    mailimap_fetch_att_new_body_peek_section_partial(
+	    mailimap_section_new(NULL), 0, MAILBOX_MSG_MAX + 1));
 	r = mailimap_uid_fetch(mb->conn, set, ft, &res);
 	mailimap_fetch_type_free(ft);
 	mailimap_set_free(set);

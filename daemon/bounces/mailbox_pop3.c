@@ -114,6 +114,7 @@ static int
 pop_fetch(struct mailbox *mb, const char *id, char **data, size_t *len,
     char **err)
 {
+	struct mailpop3_msg_info *mi = NULL;
 	char *res = NULL;
 	size_t rlen = 0;
 	unsigned idx;
@@ -121,6 +122,13 @@ pop_fetch(struct mailbox *mb, const char *id, char **data, size_t *len,
 
 	if (index_of(id, &idx) == -1) {
 		*err = xasprintf("pop3: bad message number %s", id);
+		return -1;
+	}
+	/* the size LIST gave: a huge message is not downloaded at all */
+	if (mailpop3_get_msg_info(mb->conn, idx, &mi) == MAILPOP3_NO_ERROR &&
+	    mi && mi->msg_size > MAILBOX_MSG_MAX) {
+		*err = xasprintf("pop3: message %s is larger than %u MiB, "
+		    "skipped", id, MAILBOX_MSG_MAX >> 20);
 		return -1;
 	}
 	if ((r = mailpop3_retr(mb->conn, idx, &res, &rlen)) != MAILPOP3_NO_ERROR)
