@@ -8,7 +8,7 @@ The protocol is a small SMTP server written on asyncio streams: aiosmtpd
     smtp_server.py [--port N] [--maildir DIR] [--rules FILE.json]
                    [--tempfail-first RE]... [--reject RE]... [--drop-first RE]...
                    [--drop-prob P] [--delay-ms MS] [--seed N] [--auth USER:PASS]
-                   [--late RE=MS[:REPLY]]...
+                   [--late RE=MS[:REPLY]]... [--no-pipelining]
 
 Listens on 127.0.0.1 only (port 0 = a free one) and prints "READY <port>" once
 it accepts connections.  Each accepted message is written to DIR/new/ as one
@@ -43,6 +43,9 @@ import signal
 import sys
 
 import base64
+
+
+NO_PIPELINING = False
 
 
 class Handler:
@@ -153,6 +156,8 @@ async def session(handler, auth, reader, writer):
                 else:
                     send("250-herald-test.local")
                     send("250-8BITMIME")
+                    if not NO_PIPELINING:
+                        send("250-PIPELINING")
                     if auth is not None:
                         send("250-AUTH PLAIN LOGIN")
                     send("250 SIZE 52428800")
@@ -256,6 +261,8 @@ def main():
     p.add_argument("--delay-ms", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--late", action="append", default=[])
+    p.add_argument("--no-pipelining", action="store_true",
+                   help="do not offer PIPELINING (RFC 2920) after EHLO")
     p.add_argument("--auth", help="USER:PASS required (AUTH PLAIN/LOGIN, no TLS)")
     args = p.parse_args()
 
@@ -269,6 +276,8 @@ def main():
         if getattr(args, k) is not None:
             rules[k] = getattr(args, k)
 
+    global NO_PIPELINING
+    NO_PIPELINING = args.no_pipelining
     handler = Handler(args, rules)
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
 

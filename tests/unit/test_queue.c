@@ -442,6 +442,33 @@ test_outcome_row_must_change(void **state)
 	unlink(moved);
 }
 
+/*
+ * A server without PIPELINING gets one command at a time, and a refused
+ * RCPT is followed by RSET so the connection carries the next message.
+ */
+static void
+test_no_pipelining(void **state)
+{
+	const char *rules[] = { "--no-pipelining", "--reject", "\\.bad@",
+	    "--tempfail-first", "\\.temp@", NULL };
+	struct server sv;
+	struct store *st;
+	struct queue_stats qs;
+	int64_t issue;
+
+	(void)state;
+	server_start(&sv, rules);
+	st = make_store(60, &issue);
+	pass(st, issue, sv.port, &qs);
+	assert_int_equal(qs.failed, 6);		/* the .bad ones */
+	assert_int_equal(qs.deferred, 6);	/* the .temp ones */
+	assert_int_equal(qs.sent, 48);
+	assert_int_equal(server_count(&sv, "u1.ok@example.org"), 1);
+	assert_int_equal(server_count(&sv, "u7.bad@example.org"), 0);
+	store_close(st);
+	server_stop(&sv);
+}
+
 /* A test that failed midway left its server running: ctest would wait. */
 static int
 after(void **state)
@@ -466,6 +493,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unsubscribed_skipped, each, after),
 		cmocka_unit_test_setup_teardown(test_unreachable, each, after),
 		cmocka_unit_test_setup(test_outcome_row_must_change, each),
+		cmocka_unit_test_setup_teardown(test_no_pipelining, each, after),
 		cmocka_unit_test_setup_teardown(test_build_stop, each, after),
 	};
 
