@@ -131,6 +131,8 @@ collect_feed(struct run *r, struct job *j)
 	size_t i, added = 0;
 	bool new;
 
+	if (q->interrupted)
+		return;		/* a signal, not the source: nothing to record */
 	if (!q->ok) {
 		source_failed(r, j, q->error ? q->error : "fetch failed");
 		return;

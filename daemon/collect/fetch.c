@@ -394,6 +394,7 @@ fetch_all(struct fetch_req *reqs, size_t n)
 			for (; next < n; next++) {
 				reqs[next].error = xstrdup("interrupted");
 				reqs[next].temporary = true;
+				reqs[next].interrupted = true;
 			}
 			for (i = 0; i < FETCH_PARALLEL; i++) {
 				if (live[i] == NULL)
@@ -401,6 +402,7 @@ fetch_all(struct fetch_req *reqs, size_t n)
 				curl_multi_remove_handle(m, live[i]->h);
 				live[i]->r->error = xstrdup("interrupted");
 				live[i]->r->temporary = true;
+				live[i]->r->interrupted = true;
 				xfer_free(live[i]);
 				live[i] = NULL;
 				active--;
@@ -462,5 +464,5 @@ fetch_req_clear(struct fetch_req *r)
 	r->effective_url = r->permanent_url = r->error = NULL;
 	r->len = 0;
 	r->status = 0;
-	r->ok = r->not_modified = r->temporary = false;
+	r->ok = r->not_modified = r->temporary = r->interrupted = false;
 }

@@ -45,6 +45,8 @@ struct fetch_req {
 	bool		 not_modified;	/* 304: body is NULL */
 	bool		 temporary;	/* failure worth retrying: unreachable,
 					   timeout, 5xx, 429 */
+	bool		 interrupted;	/* dropped by fetch_set_stop's flag: not
+					   a failure of the source */
 	long		 status;	/* final HTTP status, 0 for file:// */
 	char		*body;		/* NUL-terminated, len bytes */
 	size_t		 len;

@@ -277,6 +277,9 @@ def test_term_during_collect(port):
     finally:
         d.stop()
         hang.close()
+    p = herald("status")
+    check("FAILING" not in p.stdout and "interrupted" not in p.stdout,
+          f"a stop during a collect is not the feed's failure: {p.stdout}")
     config(port)
 
 
