@@ -37,7 +37,7 @@ if [ "${1:-}" = quick ]; then
 	exit 0
 fi
 run_build build-asan -DHERALD_SANITIZE=ON
-ctest_only='queue|send|daemon' run_build build-tsan -DHERALD_TSAN=ON
+ctest_only='queue|send|daemon|import' run_build build-tsan -DHERALD_TSAN=ON
 
 # Release and Debug as packagers and developers build them, with both
 # compilers (RelWithDebInfo: gcc above, clang below).

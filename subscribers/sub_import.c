@@ -3,6 +3,7 @@
  */
 #include "sub_import.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,12 +14,13 @@
 #include "buf.h"
 #include "date.h"
 #include "email.h"
+#include "log.h"
 #include "store_subs_bulk.h"
 #include "sub_csv.h"
 #include "util.h"
 #include "xmalloc.h"
 
-#define IMPORT_BATCH	100000
+#define IMPORT_BATCH	50000
 /* The page cache while importing (SQLite cache_size: negative is KiB). */
 #define IMPORT_CACHE	(-24 * 1024L)
 /*
@@ -75,16 +77,8 @@ struct range {
 	int64_t		 lo, hi;
 };
 
-struct imp {
-	struct store		*st;
-	const struct sub_import_opts *o;
-	struct sub_import_report *rep;
-	time_t			 now;
-	size_t			 ncols;
-	long			 email_col, name_col, status_col, created_col;
-	char			**attr_json;	/* per column: JSON key, or NULL */
-	struct buf		 detail;
-	/* the batch */
+/* A batch of valid rows and the messages about its lines. */
+struct batch {
 	struct buf		 arena;
 	struct pend		*pend;
 	size_t			 npend, cappend;
@@ -96,6 +90,24 @@ struct imp {
 	size_t			 nmsgs, capmsgs;
 	struct buf		 msgtext;
 	long			 in_batch;	/* rows since the last commit */
+};
+
+struct imp {
+	struct store		*st;
+	const struct sub_import_opts *o;
+	struct sub_import_report *rep;
+	time_t			 now;
+	size_t			 ncols;
+	long			 email_col, name_col, status_col, created_col;
+	char			**attr_json;	/* per column: JSON key, or NULL */
+	struct buf		 detail;
+	/*
+	 * Two batches: the reading thread fills *pb while the writer thread
+	 * writes *wb (sub_import), so the CSV and address checks of the next
+	 * batch run beside SQLite's work on this one.
+	 */
+	struct batch		 bufs[2];
+	struct batch		*pb, *wb;
 	long			 batch_added;
 	/* across batches */
 	struct range		*ranges;
@@ -204,31 +216,33 @@ parse_time(const char *s, time_t *out)
 	return date_parse_rfc3339(s, out) == -1 || *out < 0 ? -1 : 0;
 }
 
-static void __attribute__((format(printf, 3, 0)))
-vnote(struct imp *im, unsigned long line, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 4, 0)))
+vnote(struct imp *im, struct batch *b, unsigned long line, const char *fmt,
+    va_list ap)
 {
 	if (im->o->errors == NULL)
 		return;
-	if (im->nmsgs == im->capmsgs) {
-		im->capmsgs = im->capmsgs ? im->capmsgs * 2 : 64;
-		im->msgs = xrealloc(im->msgs,
-		    im->capmsgs * sizeof(*im->msgs));
+	if (b->nmsgs == b->capmsgs) {
+		b->capmsgs = b->capmsgs ? b->capmsgs * 2 : 64;
+		b->msgs = xrealloc(b->msgs,
+		    b->capmsgs * sizeof(*b->msgs));
 	}
-	im->msgs[im->nmsgs].line = line;
-	im->msgs[im->nmsgs].off = im->msgtext.len;
-	im->nmsgs++;
-	buf_vprintf(&im->msgtext, fmt, ap);
-	buf_addc(&im->msgtext, '\0');
+	b->msgs[b->nmsgs].line = line;
+	b->msgs[b->nmsgs].off = b->msgtext.len;
+	b->nmsgs++;
+	buf_vprintf(&b->msgtext, fmt, ap);
+	buf_addc(&b->msgtext, '\0');
 }
 
-/* Queues a message about line (printed when the batch ends). */
+/* Queues a message about line of the batch being written (printed when it
+ * ends). */
 static void __attribute__((format(printf, 3, 4)))
 note(struct imp *im, unsigned long line, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vnote(im, line, fmt, ap);
+	vnote(im, im->wb, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -239,7 +253,7 @@ bad(struct imp *im, unsigned long line, const char *fmt, ...)
 
 	im->rep->bad++;
 	va_start(ap, fmt);
-	vnote(im, line, fmt, ap);
+	vnote(im, im->pb, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -253,19 +267,19 @@ msg_cmp(const void *a, const void *b)
 
 /* Prints the queued messages in line order and forgets them. */
 static void
-notes_flush(struct imp *im)
+notes_flush(struct imp *im, struct batch *b)
 {
 	size_t i;
 
-	if (im->nmsgs == 0)
+	if (b->nmsgs == 0)
 		return;
-	qsort(im->msgs, im->nmsgs, sizeof(*im->msgs), msg_cmp);
-	for (i = 0; i < im->nmsgs; i++)
+	qsort(b->msgs, b->nmsgs, sizeof(*b->msgs), msg_cmp);
+	for (i = 0; i < b->nmsgs; i++)
 		fprintf(im->o->errors, "herald: subscribers import: %s:%lu: "
-		    "%s\n", im->o->name, im->msgs[i].line,
-		    im->msgtext.data + im->msgs[i].off);
-	im->nmsgs = 0;
-	buf_reset(&im->msgtext);
+		    "%s\n", im->o->name, b->msgs[i].line,
+		    b->msgtext.data + b->msgs[i].off);
+	b->nmsgs = 0;
+	buf_reset(&b->msgtext);
 }
 
 static enum store_rc
@@ -367,35 +381,35 @@ ours_add(struct imp *im, int64_t lo, int64_t hi)
 
 /*
  * True when pending row i has the key of an earlier row of the batch;
- * else remembers it.  An open-addressing set of row indexes (im->slots,
+ * else remembers it.  An open-addressing set of row indexes (b->slots,
  * at most half full) on the keys' hashes.
  */
 static bool
 dup_of_earlier(struct imp *im, size_t i)
 {
-	const struct pend *p = &im->pend[i];
-	size_t mask = im->nslots - 1, k = (size_t)p->h & mask;
+	const struct pend *p = &im->wb->pend[i];
+	size_t mask = im->wb->nslots - 1, k = (size_t)p->h & mask;
 	uint32_t j;
 
-	while ((j = im->slots[k]) != 0) {
-		const struct pend *q = &im->pend[j - 1];
+	while ((j = im->wb->slots[k]) != 0) {
+		const struct pend *q = &im->wb->pend[j - 1];
 
-		if (q->h == p->h && strcmp(im->arena.data + q->off,
-		    im->arena.data + p->off) == 0)
+		if (q->h == p->h && strcmp(im->wb->arena.data + q->off,
+		    im->wb->arena.data + p->off) == 0)
 			return true;
 		k = (k + 1) & mask;
 	}
-	im->slots[k] = (uint32_t)i + 1;
+	im->wb->slots[k] = (uint32_t)i + 1;
 	return false;
 }
 
-/* The pending row im->order[i], for the set-based writes. */
+/* The pending row order[i] of the batch, for the set-based writes. */
 static void
 bulk_row(void *arg, size_t i, struct sub_bulk_row *out)
 {
 	const struct imp *im = arg;
-	const struct pend *p = &im->pend[im->order[i]];
-	const char *key = im->arena.data + p->off;
+	const struct pend *p = &im->wb->pend[im->wb->order[i]];
+	const char *key = im->wb->arena.data + p->off;
 
 	out->id = p->id;
 	out->key = key;
@@ -417,8 +431,8 @@ bulk_added(int64_t id, void *arg)
 	struct imp *im = arg;
 	int64_t i = id - im->base;
 
-	if (i >= 0 && (size_t)i < im->npend)
-		im->pend[i].outcome = OUT_NEW;
+	if (i >= 0 && (size_t)i < im->wb->npend)
+		im->wb->pend[i].outcome = OUT_NEW;
 }
 
 /*
@@ -446,35 +460,35 @@ batch_write(struct imp *im)
 	bool found, has;
 	enum sub_status have = SUB_ACTIVE;
 
-	if (im->npend == 0)
+	if (im->wb->npend == 0)
 		return STORE_OK;
-	if (im->caporder < im->npend) {
-		im->caporder = im->cappend;
-		im->order = xrealloc(im->order,
-		    im->caporder * sizeof(*im->order));
+	if (im->wb->caporder < im->wb->npend) {
+		im->wb->caporder = im->wb->cappend;
+		im->wb->order = xrealloc(im->wb->order,
+		    im->wb->caporder * sizeof(*im->wb->order));
 	}
-	for (want = 1024; want < 2 * im->npend; want *= 2)
+	for (want = 1024; want < 2 * im->wb->npend; want *= 2)
 		;
-	if (im->nslots < want) {
-		free(im->slots);
-		im->nslots = want;
-		im->slots = xmalloc(want * sizeof(*im->slots));
+	if (im->wb->nslots < want) {
+		free(im->wb->slots);
+		im->wb->nslots = want;
+		im->wb->slots = xmalloc(want * sizeof(*im->wb->slots));
 	}
-	memset(im->slots, 0, im->nslots * sizeof(*im->slots));
+	memset(im->wb->slots, 0, im->wb->nslots * sizeof(*im->wb->slots));
 	if ((rc = store_subs_max_id(im->st, &im->base)) != STORE_OK)
 		return rc;
 	im->base++;
 
 	/* order[0..n): the first row of each address, in file order */
-	for (i = n = 0; i < im->npend; i++) {
-		p = &im->pend[i];
+	for (i = n = 0; i < im->wb->npend; i++) {
+		p = &im->wb->pend[i];
 		if (dup_of_earlier(im, i)) {
 			p->outcome = OUT_DUP;
 			continue;
 		}
 		p->id = im->base + (int64_t)i;
 		p->outcome = OUT_ATTACH;	/* until known to be new */
-		im->order[n++] = i;
+		im->wb->order[n++] = i;
 	}
 	b.n = n;
 	b.row = bulk_row;
@@ -484,19 +498,19 @@ batch_write(struct imp *im)
 		return rc;
 	if ((size_t)added == n) {
 		for (i = 0; i < n; i++)
-			im->pend[im->order[i]].outcome = OUT_NEW;
+			im->wb->pend[im->wb->order[i]].outcome = OUT_NEW;
 	} else if (added > 0 && (rc = store_subs_ids_from(im->st, im->base,
 	    bulk_added, im)) != STORE_OK)
 		return rc;
 
 	for (i = 0; i < n; i++) {
-		p = &im->pend[im->order[i]];
+		p = &im->wb->pend[im->wb->order[i]];
 		if (p->outcome == OUT_NEW) {
 			if (p->id > hi)
 				hi = p->id;
 			continue;
 		}
-		key = im->arena.data + p->off;
+		key = im->wb->arena.data + p->off;
 		if ((rc = store_subs_find_key(im->st, key,
 		    im->o->newsletter, &p->id, &found, &has, &have))
 		    != STORE_OK)
@@ -527,14 +541,14 @@ batch_write(struct imp *im)
 	keyset_merge(&im->known);
 
 	/* order[0..n): the rows to subscribe, in file order */
-	for (i = n = 0; i < im->npend; i++) {
-		p = &im->pend[i];
+	for (i = n = 0; i < im->wb->npend; i++) {
+		p = &im->wb->pend[i];
 		switch (p->outcome) {
 		case OUT_DUP:
 			im->rep->duplicates++;
 			note(im, p->line, "\"%s\": duplicate of an earlier row "
-			    "(the first one counts)", im->arena.data + p->off +
-			    strlen(im->arena.data + p->off) + 1);
+			    "(the first one counts)", im->wb->arena.data + p->off +
+			    strlen(im->wb->arena.data + p->off) + 1);
 			continue;
 		case OUT_ALREADY:
 			im->rep->already++;
@@ -548,7 +562,7 @@ batch_write(struct imp *im)
 		default:
 			break;
 		}
-		im->order[n++] = i;
+		im->wb->order[n++] = i;
 	}
 	buf_reset(&im->detail);
 	buf_printf(&im->detail, "import %s:", im->o->name);
@@ -566,9 +580,9 @@ batch_write(struct imp *im)
 static void
 batch_clear(struct imp *im)
 {
-	im->npend = 0;
-	im->in_batch = 0;
-	buf_reset(&im->arena);
+	im->wb->npend = 0;
+	im->wb->in_batch = 0;
+	buf_reset(&im->wb->arena);
 }
 
 /*
@@ -582,7 +596,7 @@ batch_end(struct imp *im, bool last)
 
 	rc = batch_write(im);
 	batch_clear(im);
-	notes_flush(im);
+	notes_flush(im, im->wb);
 	if (rc != STORE_OK)
 		return rc;
 	if (last) {
@@ -621,7 +635,7 @@ row(struct imp *im, const struct csv_record *rec)
 	if (rec->nfields == 1 && rec->lens[0] == 0)
 		return;				/* blank line */
 	im->rep->rows++;
-	im->in_batch++;
+	im->pb->in_batch++;
 	if (rec->err) {
 		bad(im, rec->line, "%s", rec->err);
 		return;
@@ -663,37 +677,152 @@ row(struct imp *im, const struct csv_record *rec)
 	if (im->name_col != -1)
 		name = csv_cell_unescape(rec->fields[im->name_col]);
 
-	if (im->npend == im->cappend) {
-		im->cappend = im->cappend ? im->cappend * 2 : 1024;
-		im->pend = xrealloc(im->pend, im->cappend * sizeof(*im->pend));
+	if (im->pb->npend == im->pb->cappend) {
+		im->pb->cappend = im->pb->cappend ? im->pb->cappend * 2 : 1024;
+		im->pb->pend = xrealloc(im->pb->pend, im->pb->cappend * sizeof(*im->pb->pend));
 	}
-	p = &im->pend[im->npend++];
+	p = &im->pb->pend[im->pb->npend++];
 	memset(p, 0, sizeof(*p));
-	p->off = im->arena.len;
+	p->off = im->pb->arena.len;
 	p->line = rec->line;
 	p->created = created;
 	p->status = (unsigned char)status;
 	len = strlen(email) + 1;
-	buf_add(&im->arena, email, len);	/* the key: email_key() */
-	ascii_lower(im->arena.data + p->off);
-	p->h = hash64(im->arena.data + p->off);
-	buf_add(&im->arena, email, len);
+	buf_add(&im->pb->arena, email, len);	/* the key: email_key() */
+	ascii_lower(im->pb->arena.data + p->off);
+	p->h = hash64(im->pb->arena.data + p->off);
+	buf_add(&im->pb->arena, email, len);
 	p->elen = (uint32_t)(len - 1);
 	p->nlen = (uint32_t)strlen(name);
-	buf_add(&im->arena, name, p->nlen + 1);
-	astart = im->arena.len;
+	buf_add(&im->pb->arena, name, p->nlen + 1);
+	astart = im->pb->arena.len;
 	for (i = 0; i < im->ncols; i++) {
 		if (im->attr_json[i] == NULL || rec->lens[i] == 0)
 			continue;
-		buf_addc(&im->arena, im->arena.len == astart ? '{' : ',');
-		buf_adds(&im->arena, im->attr_json[i]);
-		buf_addc(&im->arena, ':');
-		json_str(&im->arena, csv_cell_unescape(rec->fields[i]));
+		buf_addc(&im->pb->arena, im->pb->arena.len == astart ? '{' : ',');
+		buf_adds(&im->pb->arena, im->attr_json[i]);
+		buf_addc(&im->pb->arena, ':');
+		json_str(&im->pb->arena, csv_cell_unescape(rec->fields[i]));
 	}
-	if (im->arena.len != astart)
-		buf_addc(&im->arena, '}');
-	p->alen = (uint32_t)(im->arena.len - astart);
-	buf_addc(&im->arena, '\0');
+	if (im->pb->arena.len != astart)
+		buf_addc(&im->pb->arena, '}');
+	p->alen = (uint32_t)(im->pb->arena.len - astart);
+	buf_addc(&im->pb->arena, '\0');
+}
+
+/*
+ * The writer thread: batch_end() of each batch the reading thread hands
+ * over, one at a time.  The store connection is used by one thread at a
+ * time: the writer while a batch is handed over, the caller otherwise.
+ */
+struct writer {
+	struct imp	*im;
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	bool		 busy;		/* a batch is being written */
+	bool		 quit;
+	enum store_rc	 rc;		/* of the last batch */
+};
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		enum store_rc rc;
+
+		while (!w->busy && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->busy)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		rc = batch_end(w->im, false);
+		pthread_mutex_lock(&w->mu);
+		w->rc = rc;
+		w->busy = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Waits until the writer is idle; the result of its last batch. */
+static enum store_rc
+writer_wait(struct writer *w)
+{
+	enum store_rc rc;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	rc = w->rc;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+/*
+ * Hands the filled batch to the writer once it is idle (and its last
+ * batch went well) and gives the reader the other, empty one.
+ */
+static enum store_rc
+writer_hand(struct writer *w)
+{
+	struct imp *im = w->im;
+	enum store_rc rc;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if ((rc = w->rc) == STORE_OK) {
+		struct batch *b = im->wb;
+
+		im->wb = im->pb;
+		im->pb = b;
+		w->busy = true;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+static void
+writer_start(struct writer *w, struct imp *im)
+{
+	int e;
+
+	memset(w, 0, sizeof(*w));
+	w->im = im;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if ((e = pthread_create(&w->thread, NULL, writer_main, w)) != 0)
+		fatal("subscribers import: cannot start a thread: %s",
+		    strerror(e));
+}
+
+static void
+writer_stop(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->quit = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
+static void
+batch_free(struct batch *b)
+{
+	free(b->pend);
+	free(b->order);
+	free(b->slots);
+	free(b->msgs);
+	buf_free(&b->arena);
+	buf_free(&b->msgtext);
 }
 
 enum store_rc
@@ -706,7 +835,8 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 	enum store_rc rc = STORE_OK;
 	long batch = o->batch > 0 ? o->batch : IMPORT_BATCH;
 	long old_cache = 0, old_ckpt = 1000;
-	bool have_header = false, cache_set = false;
+	bool have_header = false, cache_set = false, writing = false;
+	struct writer w;
 	size_t i;
 	int n;
 
@@ -717,6 +847,8 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 	im.o = o;
 	im.rep = rep;
 	im.now = time(NULL);
+	im.pb = &im.bufs[0];
+	im.wb = &im.bufs[1];
 	r = csv_reader_fd(fd);
 
 	while ((n = csv_read(r, &rec)) == 1) {
@@ -744,11 +876,20 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 				goto dberr;
 			if ((rc = store_begin(st)) != STORE_OK)
 				goto dberr;
+			writer_start(&w, &im);
+			writing = true;
 			continue;
 		}
 		row(&im, rec);
-		if (im.in_batch >= batch &&
-		    (rc = batch_end(&im, false)) != STORE_OK)
+		if (im.pb->in_batch >= batch &&
+		    (rc = writer_hand(&w)) != STORE_OK)
+			goto dberr;
+	}
+	if (writing) {
+		rc = writer_wait(&w);
+		writer_stop(&w);
+		writing = false;
+		if (rc != STORE_OK)
 			goto dberr;
 	}
 	if (n == -1) {
@@ -763,6 +904,8 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 		rc = STORE_ERR;
 		goto out;
 	}
+	/* the last batch, on this thread */
+	im.wb = im.pb;
 	if ((rc = batch_end(&im, true)) != STORE_OK)
 		goto dberr;
 	goto out;
@@ -770,8 +913,15 @@ dberr:
 	if (rc != STORE_BUSY && *err == NULL)
 		*err = xasprintf("database: %s", store_errmsg(st));
 out:
+	if (writing) {
+		(void)writer_wait(&w);	/* an error is being returned */
+		writer_stop(&w);
+	}
 	store_rollback(st);		/* dry run, or an error: no-op if none */
-	notes_flush(&im);		/* bad rows read before an error */
+	/* bad rows read before an error, in line order */
+	if (im.wb != im.pb)
+		notes_flush(&im, im.wb);
+	notes_flush(&im, im.pb);
 	if (cache_set) {
 		/* the connection's own settings back; each is tried */
 		enum store_rc fk = store_subs_foreign_keys(st, true);
@@ -790,14 +940,10 @@ out:
 		free(im.attr_json[i]);
 	free(im.attr_json);
 	free(im.known.v);
-	free(im.pend);
-	free(im.order);
-	free(im.slots);
-	free(im.msgs);
+	batch_free(&im.bufs[0]);
+	batch_free(&im.bufs[1]);
 	free(im.ranges);
 	buf_free(&im.detail);
-	buf_free(&im.arena);
-	buf_free(&im.msgtext);
 	csv_reader_free(r);
 	return rc;
 }
