@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds herald twice (normal, and ASan+UBSan) and runs the whole suite in
-# each; a ThreadSanitizer build runs the tests of the threaded sender (queue,
-# send, daemon); the build types packagers use compile warning-free with gcc
-# and clang (every build here has warnings as errors, -DHERALD_WERROR=ON);
+# each; a ThreadSanitizer build runs the tests of the threaded code (queue,
+# send, daemon, import); the build types packagers use compile
+# warning-free with gcc and clang (every build here has warnings as errors, -DHERALD_WERROR=ON);
 # then builds the libFuzzer targets with clang and runs each over its
 # seed corpus and dictionary for HERALD_FUZZ_SECONDS (default 30; two
 # targets at a time on two cores: long enough for the dictionaries to reach
