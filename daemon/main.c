@@ -16,7 +16,7 @@ static const struct command {
 	int		(*fn)(struct cli *, int, char **);
 	const char	*summary;
 } commands[] = {
-	{ "init",	 cmd_init,	  "write a starter herald.yml and the default templates" },
+	{ "init",	 cmd_init,	  "write a starter herald.yml and templates (--system: /etc/herald)" },
 	{ "config",	 cmd_config,	  "check the configuration and templates (config check)" },
 	{ "subscribers", cmd_subscribers, "add, remove, list, import and export subscribers" },
 	{ "collect",	 cmd_collect,	  "poll every source now" },
