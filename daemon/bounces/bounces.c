@@ -401,6 +401,29 @@ handle(struct ctx *c, const struct bounce *b, struct buf *line, bool *done)
 	return 0;
 }
 
+/* How the message was read, for -v: a second, indented line. */
+static void
+explain(struct buf *line, const struct bounce *b)
+{
+	size_t i;
+
+	buf_printf(line, "\n    read as %s; from %s", b->format,
+	    b->from ? b->from : "?");
+	if (b->subject) {
+		buf_adds(line, "; subject \"");
+		add_cut(line, b->subject, 80);
+		buf_adds(line, "\"");
+	}
+	for (i = 0; i < b->nrcpt && i < 5; i++)
+		buf_printf(line, "%s%s", i ? ", " : "; names ", b->rcpt[i].addr);
+	for (i = 0; i < b->nverp && i < 3; i++)
+		buf_printf(line, "%s%s", i ? ", " : "; VERP ", b->verp[i]);
+	if (b->diag) {
+		buf_adds(line, "; server said: ");
+		add_cut(line, b->diag, 200);
+	}
+}
+
 /*
  * One message's line: to the report, or to the log, where what changes
  * nothing (an auto-reply, a message left in the mailbox, seen again at
@@ -459,7 +482,7 @@ bounces_check(struct store *st, const struct config *cfg,
 	if ((rc = mailbox_list(mb, &ids, &n, err)) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		struct buf line = BUF_INIT;
+		struct buf line = BUF_INIT, ex = BUF_INIT;
 		struct bounce b;
 		char *data = NULL;
 		size_t len = 0;
@@ -488,6 +511,8 @@ bounces_check(struct store *st, const struct config *cfg,
 		bounce_parse(data, len, &b);
 		free(data);
 		hr = handle(&c, &b, &line, &done);
+		if (o->verbose)
+			explain(&ex, &b);
 		quiet = b.kind == BOUNCE_UNKNOWN || b.kind == BOUNCE_AUTOREPLY ||
 		    b.kind == BOUNCE_NOTICE;
 		bounce_free(&b);
@@ -497,6 +522,7 @@ bounces_check(struct store *st, const struct config *cfg,
 			rc = hr == STORE_BUSY ? -2 : -1;
 			report(o, &line, false);
 			buf_free(&line);
+			buf_free(&ex);
 			goto out;
 		}
 		if (done && o->dry_run)
@@ -508,8 +534,11 @@ bounces_check(struct store *st, const struct config *cfg,
 			e = NULL;
 			quiet = false;
 		}
+		if (ex.len)
+			buf_add(&line, ex.data, ex.len);
 		report(o, &line, quiet);
 		buf_free(&line);
+		buf_free(&ex);
 		if (o->alive)
 			o->alive();
 	}
@@ -529,7 +558,7 @@ int
 bounces_poll(struct store *st, const struct config *cfg,
     volatile sig_atomic_t *stop, void (*alive)(void))
 {
-	struct bounces_opts o = { false, NULL, stop, alive };
+	struct bounces_opts o = { false, NULL, stop, alive, false };
 	struct bounces_stats s;
 	struct token_key *key;
 	char *err = NULL;

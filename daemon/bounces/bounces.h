@@ -40,6 +40,8 @@ struct bounces_opts {
 	void			(*alive)(void);	/* called after each message
 						   (the systemd watchdog), or
 						   NULL */
+	bool			 verbose;	/* a second line per message:
+						   how it was read */
 };
 
 struct bounces_stats {

@@ -38,7 +38,10 @@ usage(FILE *f)
 	    "nothing.  Processed messages move to the Processed folder (POP3:\n"
 	    "deleted); unknown ones stay.  See herald.yml(5), BOUNCES.\n"
 	    "\n"
-	    "  --dry-run   change nothing: no subscription, no message moved\n");
+	    "  --dry-run   change nothing: no subscription, no message moved\n"
+	    "  -v          also say how each message was read (format, sender,\n"
+	    "              subject, the recipients and VERP addresses it names,\n"
+	    "              the server's words)\n");
 }
 
 int
@@ -92,6 +95,7 @@ cmd_bounces(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	o.report = stdout;
+	o.verbose = cli->verbosity > 0;
 	rc = bounces_check(cli->store, cli->cfg, key, &o, &s, &err);
 	token_key_free(key);
 	if (rc != 0) {

@@ -170,6 +170,11 @@ def main():
                     r"\(by VERP\): would mark bounced", out), f"dry run ada: {out}")
     check("would count a soft bounce" in out, f"dry run soft: {out}")
     check(sorted(os.listdir(os.path.join(box, "new"))) == before, "dry run moved messages")
+    p = herald("bounces", "check", "--dry-run", "-v")
+    check(re.search(r"\n    read as dsn; from MAILER-DAEMON@mail\.rangeinn\.example; subject "
+                    r"\"Undelivered Mail Returned to Sender\"; names ada@example\.org; VERP "
+                    r"bounces\+\d+-[0-9a-f]{16}@rangeinn\.example; server said: smtp; 550 5\.1\.1", p.stdout),
+          f"-v says how it was read: {p.stdout}")
     check(status("ada@example.org") == ("active", 0), f"dry run changed ada: {status('ada@example.org')}")
 
     p = herald("bounces", "check")
