@@ -19,6 +19,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 
 check = Checks()
 
@@ -53,7 +54,9 @@ def heading(d):
 def press(d, label, expect):
     """Clicks the button labelled label; waits for the heading expect."""
     d.find_element(By.XPATH, f"//button[normalize-space()='{label}']").click()
-    WebDriverWait(d, 15).until(
+    # the page is replaced under the wait: a heading read as it goes is
+    # "Node with given id does not belong to the document"; read it again
+    WebDriverWait(d, 15, ignored_exceptions=(WebDriverException,)).until(
         EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), expect))
 
 
