@@ -13,37 +13,18 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
-import time
 
-SRC = os.environ["HERALD_SOURCE_DIR"]
-sys.path.insert(0, os.path.join(SRC, "tests"))
-from smtp_server import TestServer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import (  # noqa: E402
+    HERALD, SHARED, TestServer, checks, free_port, herald_in, wait_for, workdir)
 
-HERALD = os.environ["HERALD_BIN"]
-SHARED = os.environ["HERALD_SHARED_DIR"]
-os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
-T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="daemon.")
+T = workdir("daemon.")
 CFG = os.path.join(T, "herald.yml")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what, flush=True)
-
-
-def herald(*args, timeout=60):
-    e = dict(os.environ)
-    e.pop("HERALD_CONFIG", None)
-    return subprocess.run([HERALD, "-c", CFG] + list(args), capture_output=True,
-                          text=True, env=e, timeout=timeout)
+herald = herald_in(CFG)
+check = checks()
 
 
 def config(port, schedule="0 7 * * *"):
@@ -65,23 +46,6 @@ newsletters:
     sources:
       - folder: articles
 """)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def main():
@@ -146,10 +110,9 @@ def main():
     st = json.loads(p.stdout)
     check(st[0]["last_issue"]["state"] == "done", f"issue done: {st}")
     check(st[0]["last_issue"]["deliveries"]["sent"] == 5, f"5 sent: {st}")
-    if failures:
+    if check.failures:
         print(open(os.path.join(T, "daemon.log")).read())
-    print(f"{'FAILED' if failures else 'passed'}: test_daemon ({failures} failures)")
-    return 1 if failures else 0
+    return check.finish("test_daemon")
 
 
 if __name__ == "__main__":

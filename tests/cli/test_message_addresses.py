@@ -12,48 +12,21 @@ row ("character not allowed in domain").  Now the message goes to the IDNA
 (punycode) form of the domain, on the envelope and in To:, and herald
 shows the Unicode form.
 """
-import email
 import email.policy
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
-import tempfile
 
-SRC = os.environ["HERALD_SOURCE_DIR"]
-sys.path.insert(0, os.path.join(SRC, "tests"))
-from smtp_server import TestServer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import (  # noqa: E402
+    SHARED, TestServer, checks, free_port, herald_in, maildir_messages, workdir)
 
-HERALD = os.environ["HERALD_BIN"]
-SHARED = os.environ["HERALD_SHARED_DIR"]
-os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
-T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="addr.")
+T = workdir("addr.")
 CFG = os.path.join(T, "herald.yml")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
-
-
-def herald(*args, timeout=60):
-    e = dict(os.environ)
-    e.pop("HERALD_CONFIG", None)
-    return subprocess.run([HERALD, "-c", CFG] + list(args), capture_output=True,
-                          text=True, env=e, timeout=timeout)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+herald = herald_in(CFG)
+check = checks()
+messages = maildir_messages
 
 
 def config(port, reply_to):
@@ -76,15 +49,6 @@ newsletters:
     sources:
       - folder: articles
 """)
-
-
-def messages(md):
-    out = []
-    new = os.path.join(md, "new")
-    for name in sorted(os.listdir(new)):
-        with open(os.path.join(new, name), "rb") as f:
-            out.append(email.message_from_binary_file(f, policy=email.policy.default))
-    return out
 
 
 def main():
@@ -140,8 +104,7 @@ def main():
           f"issue 2 not done: {rows} {p.stderr}")
     check(sent == 3, f"nothing more sent: {sent}")
     check(p.returncode in (1, 2), f"send exits 1 or 2: {p.returncode} {p.stderr}")
-    print(f"{'FAILED' if failures else 'passed'}: test_message_addresses ({failures} failures)")
-    return 1 if failures else 0
+    return check.finish("test_message_addresses")
 
 
 if __name__ == "__main__":

@@ -8,37 +8,17 @@ import email.policy
 import os
 import re
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
-import tempfile
 
-SRC = os.environ["HERALD_SOURCE_DIR"]
-sys.path.insert(0, os.path.join(SRC, "tests"))
-from smtp_server import TestServer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import (  # noqa: E402
+    SHARED, TestServer, checks, free_port, herald_in, workdir)
 
-HERALD = os.environ["HERALD_BIN"]
-SHARED = os.environ["HERALD_SHARED_DIR"]
-os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
-T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="send.")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
-
-
-def herald(*args, env=None, timeout=120):
-    e = dict(os.environ)
-    e.pop("HERALD_CONFIG", None)
-    e.update(env or {})
-    p = subprocess.run([HERALD, "-c", os.path.join(T, "herald.yml")] + list(args),
-                       capture_output=True, text=True, env=e, timeout=timeout)
-    return p
+T = workdir("send.")
+CFG = os.path.join(T, "herald.yml")
+herald = herald_in(CFG, timeout=120)
+check = checks()
 
 
 def config(port, extra=""):
@@ -63,14 +43,6 @@ newsletters:
     sources:
       - folder: articles
 """)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def db():
@@ -202,8 +174,8 @@ def main():
                        " i.id = d.issue_id where i.number = 2 group by d.state").fetchall()
     check(st == [("queued", 3)], f"unreachable leaves rows queued: {st}")
 
-    if failures:
-        print(f"{failures} check(s) failed; files in {T}")
+    if check.failures:
+        print(f"{check.failures} check(s) failed; files in {T}")
         return 1
     shutil.rmtree(T)
     print("PASS: test_send.py")

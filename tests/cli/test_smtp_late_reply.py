@@ -10,44 +10,15 @@ before, the connection was reused and message 2 was failed with message 1's
 """
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
-import tempfile
 
-SRC = os.environ["HERALD_SOURCE_DIR"]
-sys.path.insert(0, os.path.join(SRC, "tests"))
-from smtp_server import TestServer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import (  # noqa: E402
+    SHARED, TestServer, checks, free_port, herald_in, workdir)
 
-HERALD = os.environ["HERALD_BIN"]
-SHARED = os.environ["HERALD_SHARED_DIR"]
-os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
-T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="late.")
-CFG = os.path.join(T, "herald.yml")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
-
-
-def herald(*args, timeout=60):
-    e = dict(os.environ)
-    e.pop("HERALD_CONFIG", None)
-    return subprocess.run([HERALD, "-c", CFG] + list(args), capture_output=True,
-                          text=True, env=e, timeout=timeout)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+T = workdir("late.")
+check = checks()
 
 
 def case(late_reply):
@@ -75,8 +46,7 @@ newsletters:
     sources:
       - folder: articles
 """)
-    global CFG
-    CFG = cfg
+    herald = herald_in(cfg)
     for who in ("slow", "next", "third"):
         p = herald("subscribers", "add", f"{who}@example.org")
         check(p.returncode == 0, f"add {who}: {p.stderr}")
@@ -103,8 +73,7 @@ newsletters:
 def main():
     case("554")
     case("250")
-    print(f"{'FAILED' if failures else 'passed'}: test_smtp_late_reply ({failures} failures)")
-    return 1 if failures else 0
+    return check.finish("test_smtp_late_reply")
 
 
 if __name__ == "__main__":

@@ -14,38 +14,19 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-SRC = os.environ["HERALD_SOURCE_DIR"]
-sys.path.insert(0, os.path.join(SRC, "tests"))
-from smtp_server import TestServer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import (  # noqa: E402
+    HERALD, SHARED, TestServer, checks, free_port, herald_in, wait_for, workdir)
 
-HERALD = os.environ["HERALD_BIN"]
-SHARED = os.environ["HERALD_SHARED_DIR"]
-os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
-T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="vanish.")
+T = workdir("vanish.")
 CFG = os.path.join(T, "herald.yml")
 DB = os.path.join(T, "herald.db")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAIL:", what)
-
-
-def herald(*args, env=None, timeout=60):
-    e = dict(os.environ)
-    e.pop("HERALD_CONFIG", None)
-    e.update(env or {})
-    return subprocess.run([HERALD, "-c", CFG] + list(args), capture_output=True,
-                          text=True, env=e, timeout=timeout)
+herald = herald_in(CFG)
+check = checks()
 
 
 def config(port):
@@ -67,23 +48,6 @@ newsletters:
     sources:
       - folder: articles
 """)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
 
 
 def remove_db():
@@ -157,7 +121,7 @@ def daemon_case(port, md, how):
               f"{how}: no resume loop: {text.count('resuming issue')} resumes")
         if how == "removed":
             check(not os.path.exists(DB), "no database made anew by the sender")
-        if failures:
+        if check.failures:
             print(text[-3000:])
 
 
@@ -170,8 +134,7 @@ def main():
     read_only_commands()
     daemon_case(port, os.path.join(T, "md1"), "removed")
     daemon_case(port, os.path.join(T, "md2"), "replaced")
-    print(f"{'FAILED' if failures else 'passed'}: test_store_vanished ({failures} failures)")
-    return 1 if failures else 0
+    return check.finish("test_store_vanished")
 
 
 if __name__ == "__main__":
