@@ -62,6 +62,7 @@ struct web {
 	char			*prefix;	/* the path of base_url, or "" */
 	struct token_key	*key;
 	struct tmpl		*page;
+	pthread_mutex_t		 page_lock;	/* page: rendering caches partials */
 
 	pthread_mutex_t		 lock;		/* st */
 	struct store		*st;
@@ -122,6 +123,7 @@ page_render(struct web *w, const struct newsletter_conf *nl,
 	struct tmpl_value *ctx = tmpl_map(), *m, *form, *fields, *f;
 	struct buf out;
 	size_t i;
+	int rc;
 
 	buf_init(&out, PAGE_MAX);
 	m = tmpl_map();
@@ -156,7 +158,10 @@ page_render(struct web *w, const struct newsletter_conf *nl,
 		tmpl_map_set(form, "fields", fields);
 		tmpl_map_set(ctx, "form", form);
 	}
-	if (tmpl_render(w->page, ctx, &out) == -1) {
+	pthread_mutex_lock(&w->page_lock);
+	rc = tmpl_render(w->page, ctx, &out);
+	pthread_mutex_unlock(&w->page_lock);
+	if (rc == -1) {
 		buf_reset(&out);
 		buf_adds(&out, "<!DOCTYPE html><title>herald</title>"
 		    "<p>The page could not be shown.</p>\n");
@@ -905,6 +910,7 @@ web_start(const struct config *running, char **err)
 	}
 	w = xcalloc(1, sizeof(*w));
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->page_lock, NULL);
 	pthread_mutex_init(&w->rate_lock, NULL);
 	pthread_mutex_init(&w->stop_lock, NULL);
 	pthread_cond_init(&w->stop_cond, NULL);
@@ -990,6 +996,7 @@ web_stop(struct web *w)
 	free(w->prefix);
 	config_free(w->cfg);
 	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->page_lock);
 	pthread_mutex_destroy(&w->rate_lock);
 	pthread_mutex_destroy(&w->stop_lock);
 	pthread_cond_destroy(&w->stop_cond);
