@@ -10,6 +10,7 @@ import re
 import shutil
 import sys
 import tempfile
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from web_helpers import TMP, Checks, Site  # noqa: E402
@@ -47,7 +48,7 @@ def html_link(m, text):
 
 
 def heading(d):
-    return WebDriverWait(d, 15).until(
+    return WebDriverWait(d, 30).until(
         EC.presence_of_element_located((By.TAG_NAME, "h1"))).text
 
 
@@ -56,7 +57,7 @@ def press(d, label, expect):
     d.find_element(By.XPATH, f"//button[normalize-space()='{label}']").click()
     # the page is replaced under the wait: a heading read as it goes is
     # "Node with given id does not belong to the document"; read it again
-    WebDriverWait(d, 15, ignored_exceptions=(WebDriverException,)).until(
+    WebDriverWait(d, 30, ignored_exceptions=(WebDriverException,)).until(
         EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), expect))
 
 
@@ -130,9 +131,14 @@ def main():
         logs = d.get_log("browser") if hasattr(d, "get_log") else []
         csp = [e for e in logs if "Content Security Policy" in e.get("message", "")]
         check(not csp, f"no CSP violations: {csp}")
+    except Exception:
+        check(False, "exception: " + traceback.format_exc())
+        if d is not None:
+            print("page at the failure:", d.current_url, d.page_source[:3000])
     finally:
         if d is not None:
             d.quit()
+        check(s.stop_web() == 0, "herald web exits 0 (no sanitizer report)")
         s.stop()
         shutil.rmtree(profile, ignore_errors=True)
     if check.failures:
