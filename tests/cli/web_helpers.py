@@ -88,6 +88,9 @@ web:
 
     def start_smtp(self, *args):
         self.smtp = TestServer(self.maildir, *args).start()
+        if self.smtp.port == self.web_port:	# the kernel gave it ours
+            self.web_port = free_port()
+            self.base = self.base.replace(f":{self.smtp.port}", f":{self.web_port}")
         self.config(self.smtp.port)
         return self.smtp
 
@@ -106,15 +109,17 @@ web:
         self.web = subprocess.Popen([HERALD, "-c", os.path.join(self.dir, "herald.yml"),
                                      "web"], stdout=log, stderr=log, env=e)
         log.close()
+        # its own words, not a connect: another process (the SMTP server
+        # started with port 0) may hold the port it was given
+        mark = f"web: listening on 127.0.0.1:{self.web_port}"
+        seen = self.read_web_log().count(mark)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.web.poll() is not None:
                 raise RuntimeError("herald web exited: " + self.read_web_log())
-            try:
-                socket.create_connection(("127.0.0.1", self.web_port), 0.2).close()
+            if self.read_web_log().count(mark) > seen:
                 return self.web
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise RuntimeError("herald web did not listen: " + self.read_web_log())
 
     def stop_web(self):
