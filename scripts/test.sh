@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds herald twice (normal, and ASan+UBSan) and runs the whole suite in
 # each; a ThreadSanitizer build runs the tests of the threaded code (queue,
-# send, daemon, import); the build types packagers use compile
+# send, daemon, import, the web endpoint); the build types packagers use compile
 # warning-free with gcc and clang (every build here has warnings as errors, -DHERALD_WERROR=ON);
 # then builds the libFuzzer targets with clang and runs each over its
 # seed corpus and dictionary for HERALD_FUZZ_SECONDS (default 30; two
@@ -37,7 +37,7 @@ if [ "${1:-}" = quick ]; then
 	exit 0
 fi
 run_build build-asan -DHERALD_SANITIZE=ON
-ctest_only='queue|send|daemon|import' run_build build-tsan -DHERALD_TSAN=ON
+ctest_only='queue|send|daemon|import|cli/test_web' run_build build-tsan -DHERALD_TSAN=ON
 
 # Release and Debug as packagers and developers build them, with both
 # compilers (RelWithDebInfo: gcc above, clang below).
