@@ -1081,11 +1081,29 @@ pick_bodies(const struct cand *cd, const struct body **sum,
 	}
 }
 
+/* Content of another media type (base64 data, inline XML) is no summary:
+ * feedparser copies only text and HTML. */
+static bool
+copies_to_summary(const struct body *cont)
+{
+	static const char *const textual[] = { "text", "html", "xhtml",
+	    "text/plain", "text/html", "application/xhtml+xml" };
+	const char *t = attr(cont->n, NS_CORE, "type");
+
+	if (t == NULL)
+		return true;
+	for (size_t i = 0; i < sizeof(textual) / sizeof(textual[0]); i++)
+		if (ascii_casecmp(t, textual[i]) == 0)
+			return true;
+	return false;
+}
+
 static void
 entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e,
     size_t index)
 {
 	struct cand cd;
+	const struct body *sum, *cont;
 	char where[32];
 
 	memset(&cd, 0, sizeof(cd));
@@ -1112,33 +1130,16 @@ entry_fill(const struct parser *ps, const xmlNode *item, struct entry *e,
 	for (int i = 0; i < P_AUTH_N && e->author == NULL; i++)
 		if (cd.auth[i] != NULL)
 			e->author = person_of(cd.auth[i]);
-	bool copy = true;
-	{
-		const struct body *sum = NULL, *cont = NULL;
-
-		pick_bodies(&cd, &sum, &cont);
-		/* Content of another media type (base64 data, inline XML)
-		 * is no summary (feedparser copies only text and HTML). */
-		if (cont != NULL) {
-			const char *t = attr(cont->n, NS_CORE, "type");
-
-			copy = t == NULL || ascii_casecmp(t, "text") == 0 ||
-			    ascii_casecmp(t, "html") == 0 ||
-			    ascii_casecmp(t, "xhtml") == 0 ||
-			    ascii_casecmp(t, "text/plain") == 0 ||
-			    ascii_casecmp(t, "text/html") == 0 ||
-			    ascii_casecmp(t, "application/xhtml+xml") == 0;
-		}
-		if (cont != NULL)
-			e->content = field_html(ps, cont->n, cont == sum ?
-			    cont->dflt : cont->kind == B_SUMMARY ? TT_TEXT :
-			    cont->dflt, index, "content");
-		if (sum != NULL && sum != cont)
-			e->summary = field_html(ps, sum->n, sum->dflt, index,
-			    "summary");
-	}
+	pick_bodies(&cd, &sum, &cont);
+	/* A summary-like element that became the content is plain text
+	 * unless it says otherwise (feedparser's _start_content). */
+	if (cont != NULL)
+		e->content = field_html(ps, cont->n, cont->kind == B_SUMMARY ?
+		    TT_TEXT : cont->dflt, index, "content");
+	if (sum != NULL && sum != cont)
+		e->summary = field_html(ps, sum->n, sum->dflt, index, "summary");
 	/* feedparser gives an entry with only content that content as summary. */
-	if (e->summary == NULL && e->content != NULL && copy)
+	if (e->summary == NULL && e->content != NULL && copies_to_summary(cont))
 		e->summary = xstrdup(e->content);
 	if (e->guid == NULL && e->url != NULL)
 		e->guid = xstrdup(e->url);
