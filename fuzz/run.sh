@@ -3,9 +3,9 @@
 # copy of its seed corpus (fuzz/corpus/NAME), with its dictionary
 # (fuzz/dict/NAME.dict) when there is one, as many at a time as there are
 # cores (HERALD_FUZZ_JOBS).  Builds build-fuzz (HERALD_FUZZ_BUILD) with
-# clang first.  A crash, leak, timeout (10 s
-# for one input) or an input over 2 GB of memory fails the target; the input
-# is kept as fuzz/artifacts/NAME-crash-... to replay with
+# clang first.  A crash, a leak, one input taking over 25 s (generous: two
+# fuzzers share a loaded machine) or over 2 GB of memory fails the target;
+# the input is kept as fuzz/artifacts/NAME-crash-... to replay with
 # `build-fuzz/fuzz/fuzz_NAME FILE` (add it to the corpus once fixed).
 #
 #   fuzz/run.sh SECONDS [NAME...]
@@ -39,7 +39,7 @@ one() {	# name
 	cp -r "fuzz/corpus/$short"/. "$work"/ 2>/dev/null || true
 	[ -f "fuzz/dict/$short.dict" ] && dict=(-dict="fuzz/dict/$short.dict")
 	if "$bdir/fuzz/fuzz_$short" "${dict[@]}" -max_total_time="$seconds" \
-	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix="fuzz/artifacts/$short-" "$work" >"$results/$short.log" 2>&1; then
 		echo ok >"$results/$short.rc"
 	else
