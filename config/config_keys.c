@@ -369,7 +369,7 @@ static const struct key_def smtp_keys[] = {
 	{ "password_env", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
 	{ "password_file", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
 	{ "connections", KT_LONG, offsetof(struct config, smtp.connections),
-	  1, 64, "4", NULL, NULL },
+	  1, 256, "4", NULL, NULL },
 	{ "rate", KT_DOUBLE, offsetof(struct config, smtp.rate), 0, 1000000,
 	  "50", NULL, NULL },
 	{ "timeout", KT_LONG, offsetof(struct config, smtp.timeout), 1, 3600,
