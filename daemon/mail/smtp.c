@@ -610,13 +610,25 @@ slot_read(struct smtp *sm, struct slot *s)
 	}
 }
 
-/* True when an idle connection shows no sign of having been closed. */
+/*
+ * True when an idle connection shows no sign of having been closed.  A
+ * readable socket is not enough to say: under TLS it may hold records
+ * that carry no data (a TLS 1.3 session ticket), so read: nothing to read
+ * is alive; an EOF, an error or an unasked-for reply (a 421 before the
+ * server hung up) is not.
+ */
 static bool
 slot_alive(struct slot *s)
 {
 	struct pollfd p = { s->fd, POLLIN, 0 };
+	char c[512];
+	size_t n = 0;
 
-	return s->fd != CURL_SOCKET_BAD && poll(&p, 1, 0) == 0;
+	if (s->fd == CURL_SOCKET_BAD)
+		return false;
+	if (poll(&p, 1, 0) == 0)
+		return true;
+	return curl_easy_recv(s->easy, c, sizeof(c), &n) == CURLE_AGAIN;
 }
 
 /* Moves the slot along as far as it goes without waiting. */
