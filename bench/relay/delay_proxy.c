@@ -280,9 +280,9 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	tport = atoi(argv[2]);
-	delay = atof(argv[3]) / 1000.0;
-	lfd = listen_on(atoi(argv[1]));
+	tport = (int)strtol(argv[2], NULL, 10);
+	delay = strtod(argv[3], NULL) / 1000.0;
+	lfd = listen_on((int)strtol(argv[1], NULL, 10));
 	if ((ep = epoll_create1(0)) < 0)
 		die("epoll");
 	memset(&ev, 0, sizeof(ev));

@@ -232,7 +232,7 @@ test_errors(void **state)
 	expect_error("smtp:\n  connections: many\n" NL_HEAD
 	    "    from: a@example.org\n    schedule: every 1d\n" NL_TAIL,
 	    "test.yml:2:16: smtp.connections: expected a whole number from 1 "
-	    "to 64, got 'many'");
+	    "to 256, got 'many'");
 	expect_error("smtp: [1, 2]\n" NL_HEAD "    from: a@example.org\n"
 	    "    schedule: every 1d\n" NL_TAIL,
 	    "test.yml:1:7: smtp: expected a mapping");
