@@ -262,7 +262,10 @@ static const char *const pg_migrations[] = {
 	"  heartbeat  bigint NOT NULL,"
 	"  claimed    bigint NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (host, pid)"
-	");",
+	");"
+	/* a claim takes the lowest due ids: walk them in order, no sort */
+	"CREATE INDEX deliveries_claim ON deliveries (issue_id, id)"
+	"  WHERE state IN ('queued', 'deferred');",
 };
 
 _Static_assert(sizeof(pg_migrations) == sizeof(migrations),
