@@ -65,13 +65,7 @@ struct slot {
 	/* the transaction's outcome so far */
 	int		 err_code;	/* first 4xx/5xx, 0 none */
 	char		 err_text[SMTP_REPLY_MAX];
-	/* reply parsing */
-	char		 line[SMTP_REPLY_MAX];
-	size_t		 linelen;
-	bool		 linelong;
-	char		 acc[SMTP_REPLY_MAX];
-	size_t		 acclen;
-	bool		 acc_open;
+	struct smtp_reply reply;	/* the transaction's replies */
 	/* the connection phase, through libcurl's debug callback */
 	struct smtp_reply creply;
 	char		 errbuf[CURL_ERROR_SIZE];
@@ -171,11 +165,13 @@ reply_line(struct smtp_reply *r, const char *l, size_t n)
 	}
 }
 
-void
-smtp_reply_feed(struct smtp_reply *r, const char *data, size_t len)
+size_t
+smtp_reply_feed_one(struct smtp_reply *r, const char *data, size_t len,
+    bool *complete)
 {
 	size_t i;
 
+	*complete = false;
 	for (i = 0; i < len; i++) {
 		char c = data[i];
 
@@ -186,10 +182,26 @@ smtp_reply_feed(struct smtp_reply *r, const char *data, size_t len)
 				n--;
 			reply_line(r, r->line, n);
 			r->linelen = 0;
+			if (!r->acc_open) {
+				*complete = true;
+				return i + 1;
+			}
 		} else if (r->linelen < sizeof(r->line)) {
 			r->line[r->linelen++] = c;
 		}
 	}
+	return len;
+}
+
+void
+smtp_reply_feed(struct smtp_reply *r, const char *data, size_t len)
+{
+	bool complete;
+	size_t off = 0;
+
+	while (off < len)
+		off += smtp_reply_feed_one(r, data + off, len - off,
+		    &complete);
 }
 
 enum smtp_result
@@ -331,8 +343,7 @@ slot_close(struct smtp *sm, struct slot *s)
 	s->nexp = 0;
 	buf_reset(&s->out);
 	s->outoff = 0;
-	s->linelen = 0;
-	s->acc_open = false;
+	smtp_reply_init(&s->reply);
 }
 
 /* The message in flight fails for a reason of the connection; close it. */
@@ -510,48 +521,6 @@ on_reply(struct smtp *sm, struct slot *s, int code, const char *text)
 		tx_end(sm, s, false, s->err_code, s->err_text);
 }
 
-static void
-acc_add2(struct slot *s, const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n && s->acclen + 1 < sizeof(s->acc); i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		s->acc[s->acclen++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	s->acc[s->acclen] = '\0';
-}
-
-/* One line of a reply, without its line end. */
-static void
-on_line(struct smtp *sm, struct slot *s, const char *l, size_t n)
-{
-	int code = 0;
-	bool more = false;
-
-	if (n >= 3 && l[0] >= '2' && l[0] <= '5' && l[1] >= '0' &&
-	    l[1] <= '9' && l[2] >= '0' && l[2] <= '9' &&
-	    (n == 3 || l[3] == ' ' || l[3] == '-')) {
-		code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
-		more = n > 3 && l[3] == '-';
-	}
-	if (!s->acc_open) {
-		s->acclen = 0;
-		s->acc[0] = '\0';
-		acc_add2(s, l, n);
-	} else {
-		acc_add2(s, " ", 1);
-		acc_add2(s, n > 4 ? l + 4 : "", n > 4 ? n - 4 : 0);
-	}
-	if (more && code != 0) {
-		s->acc_open = true;
-		return;
-	}
-	s->acc_open = false;
-	on_reply(sm, s, code, s->acc);
-}
-
 /* Writes what is pending; -1 when the connection broke. */
 static int
 slot_flush(struct smtp *sm, struct slot *s)
@@ -581,7 +550,7 @@ slot_read(struct smtp *sm, struct slot *s)
 	char in[16384];
 
 	for (;;) {
-		size_t n = 0, i;
+		size_t n = 0, off;
 		CURLcode rc = curl_easy_recv(s->easy, in, sizeof(in), &n);
 
 		if (rc == CURLE_AGAIN)
@@ -592,20 +561,16 @@ slot_read(struct smtp *sm, struct slot *s)
 			    "the server closed the connection");
 			return -1;
 		}
-		for (i = 0; i < n; i++) {
-			char c = in[i];
+		for (off = 0; off < n; ) {
+			bool complete;
 
-			if (c == '\n') {
-				size_t len = s->linelen;
-
-				if (len > 0 && s->line[len - 1] == '\r')
-					len--;
-				s->linelen = 0;
-				on_line(sm, s, s->line, len);
-				if (s->state == S_IDLE)
-					return -1;
-			} else if (s->linelen < sizeof(s->line))
-				s->line[s->linelen++] = c;
+			off += smtp_reply_feed_one(&s->reply, in + off,
+			    n - off, &complete);
+			if (!complete)
+				continue;
+			on_reply(sm, s, s->reply.code, s->reply.text);
+			if (s->state == S_IDLE)
+				return -1;
 		}
 	}
 }

@@ -1,18 +1,20 @@
 /*
- * smtp: sends messages over SMTP with libcurl's multi interface.
+ * smtp: sends messages over SMTP, many connections at once, from one
+ * thread.
  *
- * One struct smtp owns a curl multi handle and `connections` easy handles
- * ("slots").  Each slot is kept for the life of the sender and only what
- * changes per message is reset (envelope sender, recipient, the message
- * body), so libcurl reuses the connections across messages.  The sender
- * enforces `rate` messages per second across all slots (token bucket;
- * 0 = unlimited).
+ * One struct smtp owns `connections` slots, each one SMTP connection kept
+ * for the life of the sender and used for message after message.  libcurl
+ * makes the connection (connect, greeting, EHLO, STARTTLS, AUTH); smtp.c
+ * speaks the transaction over it, pipelined (RFC 2920) when the server
+ * offers it, and never waits on one connection while another could move.
+ * The sender enforces `rate` messages per second across all slots (token
+ * bucket; 0 = unlimited).
  *
  * Use: while smtp_ready() submit a message with smtp_submit(); call
  * smtp_run() to move transfers along; it calls back with the outcome of
  * each finished message.  The outcome classifies the server's replies:
  *
- *   SMTP_SENT      the server's final 250 after DATA (libcurl CURLE_OK)
+ *   SMTP_SENT      the server's final 2xx after the message
  *   SMTP_TEMPFAIL  a 4xx, a timeout or a connection broken mid-transaction
  *   SMTP_PERMFAIL  a 5xx for this message
  *   SMTP_CONNFAIL  the server could not be reached or refused the session
@@ -144,6 +146,13 @@ struct smtp_reply {
 void		 smtp_reply_init(struct smtp_reply *);
 void		 smtp_reply_feed(struct smtp_reply *, const char *data,
 		    size_t len);
+/*
+ * The same, but stops after the first complete reply: returns the bytes
+ * taken and sets *complete when a reply ended there (its code and text are
+ * then r->code and r->text).  The sender reads replies one at a time.
+ */
+size_t		 smtp_reply_feed_one(struct smtp_reply *, const char *data,
+		    size_t len, bool *complete);
 /*
  * Classifies a finished transfer from its libcurl result code, the last
  * reply code and whether MAIL FROM had been sent (a 5xx before that is the

@@ -88,6 +88,39 @@ test_classify(void **state)
 	    SMTP_CONNFAIL);
 }
 
+/* Pipelined replies in one read come out one at a time (issue 13). */
+static void
+test_feed_one(void **state)
+{
+	const char *in = "250 2.1.0 Ok\r\n250-2.1.5 Ok\r\n250 more\r\n"
+	    "354 go\r\n55";
+	struct smtp_reply r;
+	size_t off = 0, n, len = strlen(in);
+	bool complete;
+
+	(void)state;
+	smtp_reply_init(&r);
+	n = smtp_reply_feed_one(&r, in, len, &complete);
+	assert_true(complete);
+	assert_int_equal(r.code, 250);
+	assert_string_equal(r.text, "250 2.1.0 Ok");
+	off += n;
+	n = smtp_reply_feed_one(&r, in + off, len - off, &complete);
+	assert_true(complete);
+	assert_string_equal(r.text, "250-2.1.5 Ok more");
+	off += n;
+	n = smtp_reply_feed_one(&r, in + off, len - off, &complete);
+	assert_true(complete);
+	assert_int_equal(r.code, 354);
+	off += n;
+	n = smtp_reply_feed_one(&r, in + off, len - off, &complete);
+	assert_false(complete);		/* "55" waits for the rest */
+	assert_int_equal(off + n, len);
+	n = smtp_reply_feed_one(&r, "4 no\r\n", 6, &complete);
+	assert_true(complete);
+	assert_int_equal(r.code, 554);
+}
+
 int
 main(void)
 {
@@ -96,6 +129,7 @@ main(void)
 		cmocka_unit_test(test_multiline_and_error),
 		cmocka_unit_test(test_malformed_and_long),
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_feed_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
