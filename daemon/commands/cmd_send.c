@@ -57,21 +57,6 @@ catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 }
 
-/* The sender for cfg; NULL (error printed) with *rc set. */
-static struct smtp *
-open_smtp(const struct config *cfg, const struct newsletter_conf *nl,
-    long connections, int *rc)
-{
-	struct smtp *sm;
-	char *err = NULL;
-
-	if ((sm = smtp_open_config(cfg, nl, connections, rc, &err)) == NULL) {
-		log_error("%s", err);
-		free(err);
-	}
-	return sm;
-}
-
 static void
 collect_first(struct cli *cli, const struct newsletter_conf *nl, bool skip)
 {
@@ -208,8 +193,10 @@ cmd_send_test(struct cli *cli, int argc, char **argv)
 		log_error("send-test: building the message: %s", err);
 		goto out;
 	}
-	if ((sm = open_smtp(cli->cfg, nl, 1, &rc)) == NULL)
+	if ((sm = smtp_open_config(cli->cfg, nl, 1, &rc, &err)) == NULL) {
+		log_error("%s", err);
 		goto out;
+	}
 	from = message_env_from(mc, 0);
 	switch (smtp_send_one(sm, from, to, &msg, cli->cfg->smtp.timeout,
 	    &reply)) {
