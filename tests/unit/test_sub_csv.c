@@ -159,7 +159,7 @@ test_limits(void **state)
 static void
 test_fd_windows(void **state)
 {
-	char path[] = "/tmp/test_csv.XXXXXX";
+	char path[] = "/tmp/test_sub_csv.XXXXXX";
 	struct buf in = BUF_INIT, want = BUF_INIT;
 	int fd, i;
 	char *got;

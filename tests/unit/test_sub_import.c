@@ -18,7 +18,7 @@
 #include "sub_import.h"
 #include "xmalloc.h"
 
-static char dir[] = "/tmp/test_subs_import.XXXXXX";
+static char dir[] = "/tmp/test_sub_import.XXXXXX";
 
 static struct store *
 open_db(const char *name)
