@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 #include "store_sqlite.h"
 #include "xmalloc.h"
@@ -329,6 +330,89 @@ store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
 	return sq_deliveries_due(st, issue_id, now, after_id, max, out);
 }
 
+/* Appends a PostgreSQL array element: "text" escaped, or NULL. */
+static void
+pg_array_text(struct buf *b, const char *v)
+{
+	if (b->len > 1)
+		buf_addc(b, ',');
+	if (v == NULL) {
+		buf_adds(b, "NULL");
+		return;
+	}
+	buf_addc(b, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			buf_addc(b, '\\');
+		buf_addc(b, *v);
+	}
+	buf_addc(b, '"');
+}
+
+static void
+pg_array_int(struct buf *b, int64_t v, bool null)
+{
+	if (b->len > 1)
+		buf_addc(b, ',');
+	if (null)
+		buf_adds(b, "NULL");
+	else
+		buf_printf(b, "%lld", (long long)v);
+}
+
+/*
+ * PostgreSQL: a commit's outcomes in one statement (arrays, unnest), not
+ * one round trip per row.  Atomic on its own; a row that is not there
+ * (n rows expected) fails it all, as on SQLite.
+ */
+static enum store_rc
+pg_deliveries_update(struct store *st, const struct store_outcome *o,
+    size_t n)
+{
+	static const char sql[] = "UPDATE deliveries d SET state = v.state,"
+	    " attempts = v.attempts, next_attempt = v.next_attempt,"
+	    " last_reply = v.reply, sent = v.sent,"
+	    " message_id = coalesce(v.mid, d.message_id), claimed_by = NULL,"
+	    " claimed_until = NULL FROM unnest(CAST(?1 AS bigint[]),"
+	    " CAST(?2 AS text[]), CAST(?3 AS bigint[]), CAST(?4 AS bigint[]),"
+	    " CAST(?5 AS text[]), CAST(?6 AS bigint[]), CAST(?7 AS text[]))"
+	    " AS v(id, state, attempts, next_attempt, reply, sent, mid)"
+	    " WHERE d.id = v.id";
+	struct buf a[7] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT,
+	    BUF_INIT, BUF_INIT };
+	struct db_stmt *s;
+	enum store_rc rc;
+	size_t i;
+	int k;
+
+	for (k = 0; k < 7; k++)
+		buf_addc(&a[k], '{');
+	for (i = 0; i < n; i++) {
+		pg_array_int(&a[0], o[i].id, false);
+		pg_array_text(&a[1], o[i].state);
+		pg_array_int(&a[2], o[i].attempts, false);
+		pg_array_int(&a[3], (int64_t)o[i].next_attempt, false);
+		pg_array_text(&a[4], o[i].reply);
+		pg_array_int(&a[5], (int64_t)o[i].sent, o[i].sent == 0);
+		pg_array_text(&a[6], o[i].message_id);
+	}
+	s = store_stmt(st, sql);
+	for (k = 0; k < 7; k++) {
+		buf_addc(&a[k], '}');
+		db_bind_text(s, k + 1, buf_cstr(&a[k]));
+		buf_free(&a[k]);
+	}
+	rc = store_rc(db_step(s));
+	db_reset(s);
+	if (rc == STORE_OK && db_changes(store_conn(st)) != (int64_t)n) {
+		store_set_error(st, "%zu outcomes, %lld deliveries changed: "
+		    "rows are missing from the database", n,
+		    (long long)db_changes(store_conn(st)));
+		return STORE_ERR;
+	}
+	return rc;
+}
+
 enum store_rc
 store_deliveries_update(struct store *st, const struct store_outcome *o,
     size_t n)
@@ -339,6 +423,8 @@ store_deliveries_update(struct store *st, const struct store_outcome *o,
 
 	if (n == 0)
 		return STORE_OK;
+	if (store_is_pg(st))
+		return pg_deliveries_update(st, o, n);
 	if ((rc = store_begin(st)) != STORE_OK)
 		return rc;
 	s = store_stmt(st, "UPDATE deliveries SET state = ?, attempts = ?,"
