@@ -182,6 +182,27 @@ def test_same_answers(pg):
         check(t1 == t2, f"{cmd}: output differs\n--- SQLite\n{t1}\n--- PostgreSQL\n{t2}")
 
 
+def test_reply_quoting(pg):
+    """An outcome's reply goes into PostgreSQL as written: the writer sends a
+    commit's outcomes as arrays, so quotes and backslashes must survive."""
+    port = free_port()
+    d = setup_dir("quote", pg.new_database("quote"), port)
+    for a in ("ok1@example.org", "odd@example.org", "ok2@example.org"):
+        herald(d, "subscribers", "add", a)
+    reply = '554 5.7.1 "no", {thanks} \\ bye'
+    with TestServer(os.path.join(T, "md-quote"), "--port", port, "--log-only",
+                    "--late", f"odd@=0:{reply}"):
+        p = herald(d, "send")
+    check(p.returncode == 1, f"one refused: exit 1, got {p.returncode} {p.stderr}")
+    got = pg.psql("SELECT last_reply FROM deliveries d JOIN subscribers s "
+                  "ON s.id = d.subscriber_id WHERE s.email = 'odd@example.org'",
+                  db="quote")
+    check(got == reply, f"reply kept as written: {got!r} != {reply!r}")
+    sent = pg.psql("SELECT count(*) FROM deliveries WHERE state = 'sent' "
+                   "AND last_reply LIKE '250%' AND message_id IS NOT NULL", db="quote")
+    check(sent == "2", f"two sent with their replies: {sent}")
+
+
 def import_n(d, n):
     with open(os.path.join(d, "many.csv"), "w") as f:
         f.write("email\n")
@@ -326,7 +347,7 @@ def main():
     pg = PgServer()
     try:
         only = os.environ.get("HERALD_PG_ONLY")
-        for t in (test_same_answers, test_copy, test_two_daemons,
+        for t in (test_same_answers, test_reply_quoting, test_copy, test_two_daemons,
                   test_three_senders, test_sigkill):
             if only and t.__name__ != only:
                 continue
