@@ -361,6 +361,33 @@ pg_array_int(struct buf *b, int64_t v, bool null)
 }
 
 /*
+ * Renews this sender's lease on the rows it still holds, at most every
+ * quarter lease: a pass slower than a lease (a rate limit, a slow relay)
+ * must not let other senders take rows it is sending.  Called as outcomes
+ * are committed, which a live sender does all along.
+ */
+static void
+pg_renew(struct store *st)
+{
+	static const char sql[] = "UPDATE deliveries SET claimed_until = ?2"
+	    " WHERE claimed_by = ?1 AND claimed_until < ?2";
+	static time_t last;	/* one writer per process */
+	time_t now = time(NULL);
+	long lease = lease_seconds();
+	struct db_stmt *s;
+
+	if (now - last < lease / 4)
+		return;
+	last = now;
+	s = store_stmt(st, sql);
+	db_bind_text(s, 1, store_sender(st));
+	db_bind_int64(s, 2, (int64_t)now + lease);
+	if (db_step(s) != DB_DONE)
+		log_warn("database: renewing the lease: %s", store_errmsg(st));
+	db_reset(s);
+}
+
+/*
  * PostgreSQL: a commit's outcomes in one statement (arrays, unnest), not
  * one round trip per row.  Atomic on its own; a row that is not there
  * (n rows expected) fails it all, as on SQLite.
@@ -410,6 +437,8 @@ pg_deliveries_update(struct store *st, const struct store_outcome *o,
 		    (long long)db_changes(store_conn(st)));
 		return STORE_ERR;
 	}
+	if (rc == STORE_OK)
+		pg_renew(st);
 	return rc;
 }
 

@@ -265,7 +265,10 @@ static const char *const pg_migrations[] = {
 	");"
 	/* a claim takes the lowest due ids: walk them in order, no sort */
 	"CREATE INDEX deliveries_claim ON deliveries (issue_id, id)"
-	"  WHERE state IN ('queued', 'deferred');",
+	"  WHERE state IN ('queued', 'deferred');"
+	/* the rows a sender holds, to renew its lease */
+	"CREATE INDEX deliveries_held ON deliveries (claimed_by)"
+	"  WHERE claimed_by IS NOT NULL;",
 };
 
 _Static_assert(sizeof(pg_migrations) == sizeof(migrations),

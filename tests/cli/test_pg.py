@@ -269,6 +269,29 @@ def test_sigkill(pg):
     print(f"sigkill: {dups} duplicates", flush=True)
 
 
+def test_lease_renewed(pg):
+    """A sender slower than its lease keeps its rows: the lease is renewed
+    as outcomes are committed, so a second sender takes none of them and
+    nobody gets the issue twice."""
+    n = 300
+    port = free_port()
+    d = setup_dir("renew", pg.new_database("renew"), port, connections=2)
+    import_n(d, n)
+    env = {"HERALD_LEASE": "2"}
+    # 30 ms a message on 2 connections: 256 claimed rows take ~4 s > 2 s
+    with TestServer(os.path.join(T, "md-renew"), "--port", port, "--log-only",
+                    "--delay-ms", "30") as sv:
+        a, alog = spawn(d, "send", env=env)
+        check(wait_for(lambda: len(sv.log()) > 0, 60), "the first sender started")
+        b, blog = spawn(d, "send", env=env)
+        ra, rb = a.wait(300), b.wait(300)
+        to = collections.Counter(m["to"][0] for m in sv.log())
+    check(ra == 0 and rb == 0, f"both exit 0: {ra} {rb}\n{open(alog).read()}\n{open(blog).read()}")
+    dups = sum(v - 1 for v in to.values())
+    check(len(to) == n and dups == 0,
+          f"every subscriber once with a renewed lease: {len(to)} of {n}, {dups} twice")
+
+
 def test_two_daemons(pg):
     port = free_port()
     uri = pg.new_database("sched")
@@ -347,7 +370,8 @@ def main():
     pg = PgServer()
     try:
         only = os.environ.get("HERALD_PG_ONLY")
-        for t in (test_same_answers, test_reply_quoting, test_copy, test_two_daemons,
+        for t in (test_same_answers, test_reply_quoting, test_copy,
+                  test_lease_renewed, test_two_daemons,
                   test_three_senders, test_sigkill):
             if only and t.__name__ != only:
                 continue
