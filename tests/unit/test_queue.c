@@ -220,7 +220,10 @@ test_faults_then_resume(void **state)
 	server_start(&sv, rules);
 	st = make_store(N, &issue);
 	pass(st, issue, sv.port, &qs);
-	assert_int_equal(qs.failed, N / 10);		/* the .bad ones */
+	/* A dropped connection can defer a .bad row before the server refuses
+	   it, so the first pass fails at most the .bad ones; the exact count is
+	   asserted once every pass is over (a flake of 29 != 30 under load). */
+	assert_true(qs.failed <= N / 10);
 	assert_true(qs.deferred >= N / 10);		/* the .temp ones */
 	assert_false(qs.unreachable);
 	while (!done && passes++ < 10) {
