@@ -562,6 +562,19 @@ store_finish(struct db_stmt *s, int rc)
 }
 
 enum store_rc
+store_finish_one(struct store *st, struct db_stmt *s, int rc, const char *what)
+{
+	enum store_rc r = store_finish(s, rc);
+
+	if (r == STORE_OK && db_changes(store_conn(st)) != 1) {
+		store_set_error(st, "%s: no row changed (the record is gone from "
+		    "the database)", what);
+		return STORE_ERR;
+	}
+	return r;
+}
+
+enum store_rc
 store_step_done(struct db_stmt *s)
 {
 	int rc = db_step(s);

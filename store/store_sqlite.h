@@ -62,6 +62,10 @@ const char	*store_col_text(struct db_stmt *, int col);
  * last db_step) was DB_DONE or DB_ROW, else store_rc(rc).
  */
 enum store_rc	 store_finish(struct db_stmt *, int rc) STORE_WUR;
+/* store_finish for a write that must change exactly one row: anything else
+   is STORE_ERR with "WHAT: no row changed" in store_errmsg(). */
+enum store_rc	 store_finish_one(struct store *, struct db_stmt *, int rc,
+		    const char *what) STORE_WUR;
 /* Steps a statement that returns no row, then resets it; STORE_* code. */
 enum store_rc	 store_step_done(struct db_stmt *) STORE_WUR;
 /* Binds text (copied), or NULL when v is NULL. */

@@ -245,7 +245,7 @@ store_subs_set_status(struct store *st, int64_t id, const char *nl,
 	db_bind_text(s, 2, nl);
 	db_bind_text(s, 3, status_names[status]);
 	db_bind_int64(s, 4, now);
-	return store_finish(s, db_step(s));
+	return store_finish_one(st, s, db_step(s), "subscription status");
 }
 
 enum store_rc
@@ -271,7 +271,7 @@ store_subs_update(struct store *st, int64_t id, const char *name,
 		db_bind_text(s, 2, name);
 	if (attrs)
 		db_bind_text(s, 3, attrs);
-	return store_finish(s, db_step(s));
+	return store_finish_one(st, s, db_step(s), "subscriber update");
 }
 
 enum store_rc

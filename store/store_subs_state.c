@@ -84,7 +84,7 @@ store_subs_set_soft(struct store *st, int64_t id, const char *nl, long count,
 	db_bind_text(s, 2, nl);
 	db_bind_int64(s, 3, count);
 	db_bind_int64(s, 4, delivery);
-	return store_finish(s, db_step(s));
+	return store_finish_one(st, s, db_step(s), "soft-bounce count");
 }
 
 enum store_rc
