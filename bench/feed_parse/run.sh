@@ -15,7 +15,7 @@ if [ ! -f "$build/libherald_commands.a" ]; then
 	cmake --build "$build" -j"$(nproc)" --target herald_commands >/dev/null
 fi
 cc -O2 -I"$root/lib" -I"$root/daemon/collect" "$here/feed_bench.c" \
-    -Wl,--start-group "$build"/libherald_*.a -Wl,--end-group $(pkg-config --libs libxml-2.0 gnutls) -lm \
+    -Wl,--start-group "$build"/libherald_*.a -Wl,--end-group $(pkg-config --libs libcurl yaml-0.1 sqlite3 libpq libxml-2.0 libcmark libmicrohttpd gnutls libidn2 libsystemd) -letpan -lm \
     -o "$work/feed_bench"
 [ -d "$corpus" ] || /usr/bin/python3 "$here/gen_corpus.py" "$corpus" 200
 

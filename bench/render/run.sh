@@ -15,7 +15,7 @@ for d in lib store config daemon daemon/render; do inc="$inc -I$d"; done
 # shellcheck disable=SC2086
 cc -std=gnu17 -O2 -D_GNU_SOURCE $inc bench/render/bench_render.c \
 	-Wl,--start-group "$build"/libherald_*.a -Wl,--end-group \
-	$(pkg-config --libs libcurl yaml-0.1 sqlite3 libxml-2.0 libcmark libmicrohttpd gnutls) \
+	$(pkg-config --libs libcurl yaml-0.1 sqlite3 libpq libxml-2.0 libcmark libmicrohttpd gnutls libidn2 libsystemd) \
 	-letpan -lm -o "$out/bench_render"
 pin=""
 command -v taskset >/dev/null && pin="taskset -c 0"
