@@ -12,17 +12,15 @@ corpus=$work/corpus
 
 if [ ! -f "$build/libherald_commands.a" ]; then
 	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target herald_commands >/dev/null
+	cmake --build "$build" -j"$(nproc)" --target feed_bench >/dev/null
 fi
-cc -O2 -I"$root/lib" -I"$root/daemon/collect" "$here/feed_bench.c" \
-    -Wl,--start-group "$build"/libherald_*.a -Wl,--end-group $(pkg-config --libs libcurl yaml-0.1 sqlite3 libpq libxml-2.0 libcmark libmicrohttpd gnutls libidn2 libsystemd) -letpan -lm \
-    -o "$work/feed_bench"
+cmake --build "$build" --target feed_bench >/dev/null
 [ -d "$corpus" ] || /usr/bin/python3 "$here/gen_corpus.py" "$corpus" 200
 
 echo "== machine: $(nproc) cores, $(uname -m), libxml2 $(pkg-config --modversion libxml-2.0)"
 # CPU time, best of several runs for each (the build machine is shared and
 # its load moves the figures by a third either way).
-for i in 1 2 3 4 5; do "$work/feed_bench" "$corpus"/*.xml; done >"$work/h.txt"
+for i in 1 2 3 4 5; do "$build/bench/feed_bench" "$corpus"/*.xml; done >"$work/h.txt"
 for i in 1 2; do /usr/bin/python3 "$here/feedparser_bench.py" "$corpus"/*.xml; done >"$work/p.txt"
 cat "$work/h.txt" "$work/p.txt"
 h=$(sort -t, -k5 -gr "$work/h.txt" | head -1)
