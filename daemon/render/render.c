@@ -272,7 +272,7 @@ wrap_text(const char *text)
 
 static struct tmpl_value *
 article_value(const struct store_article *a, size_t pos, size_t total,
-    bool html, const char *tz)
+    bool html, const char *tz, bool warn)
 {
 	struct tmpl_value *m = tmpl_map(), *src = tmpl_map();
 	char date[64];
@@ -329,10 +329,12 @@ article_value(const struct store_article *a, size_t pos, size_t total,
 				    "too many for an e-mail; the article "
 				    "online has them all]", t, links.dropped);
 
-				log_warn("render: article \"%s\": %zu links; "
-				    "the text part lists the first %d",
-				    a->title ? a->title : "", links.n +
-				    links.dropped, RENDER_MAX_LINKS);
+				if (warn)
+					log_warn("render: article \"%s\": "
+					    "%zu links; the text part lists "
+					    "the first %d", a->title ?
+					    a->title : "", links.n +
+					    links.dropped, RENDER_MAX_LINKS);
 				free(t);
 				t = n;
 			}
@@ -388,11 +390,17 @@ context(const struct newsletter_conf *nl, const struct store_article *rows,
 	/* for "and 3 more" lines: null when there is no other article */
 	tmpl_map_set(root, "more_count", n > 1 ? tmpl_num((double)n - 1) : tmpl_null());
 	tmpl_map_set(root, "several", tmpl_bool(n > 1));
+	/*
+	 * A digest builds the text model three times (subject, first_article,
+	 * the per-reader one): only the per-reader list says what a limit
+	 * dropped, so an operator reads each warning once.
+	 */
 	for (size_t i = 0; i < n; i++)
-		tmpl_list_push(list, article_value(&rows[i], i, n, html, tz));
+		tmpl_list_push(list, article_value(&rows[i], i, n, html, tz,
+		    slots));
 	tmpl_map_set(root, "articles", list);
-	tmpl_map_set(root, "first_article", n ? article_value(&rows[0], 0, n, html, tz) :
-	    tmpl_null());
+	tmpl_map_set(root, "first_article", n ? article_value(&rows[0], 0, n,
+	    html, tz, false) : tmpl_null());
 	if (slots) {
 		v = tmpl_map();
 		tmpl_map_set(v, "email", tmpl_slot(SLOT_EMAIL));
