@@ -16,6 +16,7 @@
 #define HERALD_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DB_OK		0
@@ -208,5 +209,17 @@ struct db	*db_pg_connect(const char *uri, const char *password,
 		    char **err, bool *busy);
 /* True when s names a PostgreSQL URI (postgresql:// or postgres://). */
 bool		 db_is_pg_uri(const char *s);
+/*
+ * COPY ... FROM STDIN on a PostgreSQL connection (the bulk import's
+ * loader): db_pg_copy_begin() runs the COPY statement sql; then
+ * db_pg_copy_put() sends data in text format, in pieces of any size;
+ * db_pg_copy_end() finishes it (ok false: abandons it, so the COPY fails
+ * and loads nothing) and reads its result.  Each returns DB_OK or an
+ * error code (db_errmsg); after a failed put, call end with ok false.
+ * Nothing else may run on the connection between begin and end.
+ */
+int		 db_pg_copy_begin(struct db *, const char *sql);
+int		 db_pg_copy_put(struct db *, const char *data, size_t len);
+int		 db_pg_copy_end(struct db *, bool ok);
 
 #endif

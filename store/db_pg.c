@@ -505,3 +505,57 @@ db_pg_connect(const char *uri, const char *password, char **err, bool *busy)
 	db->c = c;
 	return &db->base;
 }
+
+/* COPY ... FROM STDIN (db.h): the rows of a bulk load in one stream. */
+int
+db_pg_copy_begin(struct db *db, const char *sql)
+{
+	PGresult *r = PQexec(PD(db)->c, sql);
+	int rc = DB_OK;
+
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+		rc = pg_result_rc(PD(db), r);
+	PQclear(r);
+	return rc;
+}
+
+int
+db_pg_copy_put(struct db *db, const char *data, size_t len)
+{
+	/* blocking connection: 1 (queued) or -1 (failed), never 0 */
+	while (len > 0) {
+		int n = len > (1 << 30) ? 1 << 30 : (int)len;
+
+		if (PQputCopyData(PD(db)->c, data, n) != 1) {
+			pg_set_msg(PD(db), PQerrorMessage(PD(db)->c));
+			return DB_ERROR;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return DB_OK;
+}
+
+int
+db_pg_copy_end(struct db *db, bool ok)
+{
+	struct pg_db *p = PD(db);
+	PGresult *r;
+	int rc = DB_OK;
+	const char *n;
+
+	if (PQputCopyEnd(p->c, ok ? NULL : "abandoned by herald") != 1) {
+		pg_set_msg(p, PQerrorMessage(p->c));
+		rc = DB_ERROR;
+	}
+	/* the COPY's result, then NULL: read them all */
+	while ((r = PQgetResult(p->c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			if ((n = PQcmdTuples(r)) != NULL && *n)
+				p->changes = strtoll(n, NULL, 10);
+		} else if (rc == DB_OK && ok)
+			rc = pg_result_rc(p, r);
+		PQclear(r);
+	}
+	return ok ? rc : (rc == DB_OK ? DB_ERROR : rc);
+}

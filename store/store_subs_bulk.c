@@ -5,6 +5,7 @@
  * connection settings an import changes for its duration.
  */
 #include "store_subs_bulk.h"
+#include "store_subs_bulk_pg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,57 +362,6 @@ bulk_run(struct db_stmt *s, const struct sub_bulk *b)
 	return store_finish(s, db_step(s));
 }
 
-/*
- * PostgreSQL has no herald_bulk: the rows go in one statement each, in
- * the caller's transaction.
- */
-static enum store_rc
-pg_bulk_insert(struct store *st, const struct sub_bulk *b, long *added)
-{
-	struct sub_bulk_row r;
-	enum store_rc rc;
-	bool inserted;
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		memset(&r, 0, sizeof(r));
-		b->row(b->arg, i, &r);
-		rc = store_subs_insert_at(st, r.id, r.email, r.key, r.name,
-		    r.attrs, r.created, &inserted);
-		if (rc != STORE_OK)
-			return rc;
-		*added += inserted;
-	}
-	return STORE_OK;
-}
-
-static enum store_rc
-pg_bulk_subscribe(struct store *st, const char *nl, const struct sub_bulk *b,
-    time_t at)
-{
-	struct sub_bulk_row r;
-	enum store_rc rc;
-	char *detail;
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		memset(&r, 0, sizeof(r));
-		b->row(b->arg, i, &r);
-		rc = store_subs_subscribe(st, r.id, nl, r.status, r.created);
-		if (rc != STORE_OK)
-			return rc;
-		detail = b->prefix == NULL ? NULL : xasprintf("%s%lu%s%s",
-		    b->prefix, r.line, r.status == SUB_ACTIVE ? "" : " as ",
-		    r.status == SUB_ACTIVE ? "" :
-		    store_subs_status_name(r.status));
-		rc = store_subs_event(st, r.id, nl, "subscribe", detail, at);
-		free(detail);
-		if (rc != STORE_OK)
-			return rc;
-	}
-	return STORE_OK;
-}
-
 enum store_rc
 store_subs_bulk_insert(struct store *st, const struct sub_bulk *b,
     long *added)
@@ -427,7 +377,7 @@ store_subs_bulk_insert(struct store *st, const struct sub_bulk *b,
 	if (b->n == 0)
 		return STORE_OK;
 	if (store_is_pg(st))
-		return pg_bulk_insert(st, b, added);
+		return store_subs_bulk_pg_insert(st, b, added);
 	if ((rc = bulk_register(st)) != STORE_OK)
 		return rc;
 	rc = bulk_run(store_stmt(st, sql), b);
@@ -469,7 +419,7 @@ store_subs_bulk_subscribe(struct store *st, const char *nl,
 	if (b->n == 0)
 		return STORE_OK;
 	if (store_is_pg(st))
-		return pg_bulk_subscribe(st, nl, b, at);
+		return store_subs_bulk_pg_subscribe(st, nl, b, at);
 	if ((rc = bulk_register(st)) != STORE_OK)
 		return rc;
 	s = store_stmt(st, sub_sql);
