@@ -353,6 +353,27 @@ bind_filter(struct db_stmt *s, const char *nl, const enum sub_status *filter)
 		db_bind_text(s, 2, status_names[*filter]);
 }
 
+/*
+ * The next row of a walk.  On PostgreSQL s is a FETCH of the next page of
+ * a cursor, run again when a page ends (*got: rows of this page), so at
+ * most one page of the result is in memory (issue 14; a plain query's
+ * result arrives whole).
+ */
+static int
+walk_step(struct db_stmt *s, bool pg, long *got)
+{
+	int rc = db_step(s);
+
+	if (pg && rc == DB_DONE && *got > 0) {
+		*got = 0;
+		db_reset(s);
+		rc = db_step(s);
+	}
+	if (rc == DB_ROW)
+		(*got)++;
+	return rc;
+}
+
 enum store_rc
 store_subs_each(struct store *st, const char *nl,
     const enum sub_status *filter, int (*cb)(const struct sub_row *, void *),
@@ -365,27 +386,44 @@ store_subs_each(struct store *st, const char *nl,
 	    "LEFT JOIN json_each(s.attributes) j "
 	    "WHERE b.newsletter = ?1 AND (?2 IS NULL OR b.status = ?2) "
 	    "ORDER BY s.id, j.id";
-	static const char pg_sql[] = "SELECT s.id, s.email, s.name, b.status, "
+	/* PostgreSQL: through a cursor, read in pages (see walk_step) */
+	static const char pg_sql[] = "DECLARE herald_each NO SCROLL CURSOR "
+	    "FOR SELECT s.id, s.email, s.name, b.status, "
 	    "b.created, j.key, j.value "
 	    "FROM subscriptions b JOIN subscribers s ON s.id = b.subscriber_id "
 	    "LEFT JOIN LATERAL json_each_text(s.attributes::json) "
 	    "  WITH ORDINALITY j(key, value, n) ON true "
 	    "WHERE b.newsletter = ?1 AND (CAST(?2 AS TEXT) IS NULL OR "
 	    "b.status = ?2) ORDER BY s.id, j.n";
+	static const char fetch_sql[] = "FETCH FORWARD 1000 FROM herald_each";
 	struct db_stmt *s = store_stmt(st, STORE_SQL(st, sql, pg_sql));
 	struct sub_row row;
 	char *email = NULL, *name = NULL;
 	char **keys = NULL, **vals = NULL;
 	size_t cap = 0, i;
+	long got = 0;
+	bool pg = store_is_pg(st), began = false;
+	enum store_rc r;
 	int rc;
 
 	*cbrc = 0;
 	memset(&row, 0, sizeof(row));
 	bind_filter(s, nl, filter);
+	if (pg) {
+		/* a cursor lives in a transaction */
+		if (!db_in_tx(store_conn(st))) {
+			if ((r = store_exec(st, "BEGIN")) != STORE_OK)
+				return r;
+			began = true;
+		}
+		if ((r = store_finish(s, db_step(s))) != STORE_OK)
+			goto out;
+		s = store_stmt(st, fetch_sql);
+	}
 	for (;;) {
 		int64_t id = 0;
 
-		rc = db_step(s);
+		rc = walk_step(s, pg, &got);
 		if (rc == DB_ROW)
 			id = db_column_int64(s, 0);
 		/* a new subscriber (or the end): emit the one collected */
@@ -436,7 +474,17 @@ store_subs_each(struct store *st, const char *nl,
 	free(name);
 	free(keys);
 	free(vals);
-	return store_finish(s, rc);
+	r = store_finish(s, rc);
+	if (pg && r == STORE_OK)
+		r = store_exec(st, "CLOSE herald_each");
+out:
+	if (began) {
+		if (r == STORE_OK)
+			r = store_commit(st);
+		else
+			store_rollback(st);
+	}
+	return r;
 }
 
 enum store_rc
