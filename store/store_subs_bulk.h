@@ -81,4 +81,20 @@ enum store_rc	 store_subs_wal_autocheckpoint(struct store *, long pages,
  * transaction.
  */
 enum store_rc	 store_subs_foreign_keys(struct store *, bool on) STORE_WUR;
+/*
+ * A checkpointer beside a bulk writer (SQLite): a second connection to the
+ * database and a thread that copies the WAL into the database file (a
+ * PASSIVE checkpoint) after each commit store_subs_ckpt_kick() reports,
+ * while the writer goes on with its next transaction.  The writer turns
+ * its own auto-checkpoint off while one runs.  start: NULL on PostgreSQL
+ * or when no second connection could be opened (the writer then
+ * checkpoints as usual).  stop waits for the checkpoint in progress and
+ * frees c; *err: the first failure's message (caller frees), else NULL.
+ * kick and stop take NULL.
+ */
+struct store_ckpt;
+struct store_ckpt *store_subs_ckpt_start(struct store *);
+void		 store_subs_ckpt_kick(struct store_ckpt *c);
+enum store_rc	 store_subs_ckpt_stop(struct store_ckpt *c, char **err)
+		    STORE_WUR;
 #endif

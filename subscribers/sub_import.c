@@ -24,9 +24,10 @@
 /* The page cache while importing (SQLite cache_size: negative is KiB). */
 #define IMPORT_CACHE	(-24 * 1024L)
 /*
- * The WAL auto-checkpoint threshold while importing, in pages (64 Ki pages:
- * 256 MiB at 4 KiB): a checkpoint after every batch copied index pages
- * that the next batch changes again, each time with an fsync.
+ * The WAL auto-checkpoint threshold while importing when no checkpointer
+ * thread could be started, in pages (64 Ki pages: 256 MiB at 4 KiB): a
+ * checkpoint inside every batch's commit stopped the writer for the copy
+ * and its fsync.
  */
 #define IMPORT_CKPT	65536L
 
@@ -114,6 +115,7 @@ struct imp {
 	size_t			 nranges, capranges;
 	struct keyset		 known;
 	int64_t			 base;		/* the batch's first id */
+	struct store_ckpt	*ckpt;		/* checkpoints beside the writer */
 };
 
 static uint64_t
@@ -616,6 +618,7 @@ batch_end(struct imp *im, bool last)
 		return STORE_OK;
 	if ((rc = store_commit(im->st)) != STORE_OK)
 		return rc;
+	store_subs_ckpt_kick(im->ckpt);
 	im->rep->committed += im->batch_added;
 	im->batch_added = 0;
 	return last ? STORE_OK : store_begin(im->st);
@@ -871,8 +874,15 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 			if ((rc = store_subs_foreign_keys(st, false))
 			    != STORE_OK)
 				goto dberr;
+			/*
+			 * The WAL is copied into the database by a thread of
+			 * its own while the next batch is written (only this
+			 * connection's commits stop checkpointing).
+			 */
+			im.ckpt = o->dry_run ? NULL :
+			    store_subs_ckpt_start(st);
 			if ((rc = store_subs_wal_autocheckpoint(st,
-			    IMPORT_CKPT, &old_ckpt)) != STORE_OK)
+			    im.ckpt ? 0 : IMPORT_CKPT, &old_ckpt)) != STORE_OK)
 				goto dberr;
 			if ((rc = store_begin(st)) != STORE_OK)
 				goto dberr;
@@ -918,6 +928,20 @@ out:
 		writer_stop(&w);
 	}
 	store_rollback(st);		/* dry run, or an error: no-op if none */
+	if (im.ckpt) {
+		char *cerr;
+
+		/*
+		 * Every batch is committed (or rolled back) by now; a failed
+		 * checkpoint leaves the rows in the WAL, where the next
+		 * checkpoint finds them.
+		 */
+		if (store_subs_ckpt_stop(im.ckpt, &cerr) != STORE_OK)
+			log_warn("subscribers import: database checkpoint: %s "
+			    "(the imported rows are committed)", cerr ? cerr :
+			    "failed");
+		free(cerr);
+	}
 	/* bad rows read before an error, in line order */
 	if (im.wb != im.pb)
 		notes_flush(&im, im.wb);

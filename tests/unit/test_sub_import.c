@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "store_sqlite.h"
 #include "store_subs.h"
 #include "sub_import.h"
@@ -231,6 +233,71 @@ test_order_and_known(void **state)
 	store_close(st);
 }
 
+/*
+ * The checkpointer: when sub_import returns, the batches it committed are
+ * in the database file already, not only in the WAL (the file is as large
+ * as the database's pages), and a reader that holds an older snapshot
+ * through an import (the daemon, say) neither blocks it nor loses its
+ * view.
+ */
+static void
+test_checkpointed(void **state)
+{
+	struct store *st = open_db("ckpt.db");
+	struct sub_import_report rep;
+	struct buf csv = BUF_INIT;
+	struct stat sb;
+	sqlite3 *other;
+	sqlite3_stmt *s;
+	char *path = xasprintf("%s/ckpt.db", dir), *err;
+	long pages;
+	int i;
+
+	(void)state;
+	buf_adds(&csv, "email,name\n");
+	for (i = 0; i < 3000; i++)
+		buf_printf(&csv, "user%d@example.org,User %d\n", i, i);
+	assert_int_equal(import(st, buf_cstr(&csv), 1000, false, &rep, &err),
+	    STORE_OK);
+	assert_int_equal(rep.committed, 3000);
+	assert_int_equal(sqlite3_prepare_v2(store_db(st), "SELECT page_count, "
+	    "page_size FROM pragma_page_count, pragma_page_size", -1, &s,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	pages = sqlite3_column_int(s, 0);
+	assert_true(pages > 20);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size >= pages * sqlite3_column_int(s, 1));
+	sqlite3_finalize(s);
+
+	/* a reader with a snapshot from before the next import */
+	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(other, "SELECT count(*) FROM "
+	    "subscribers", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 3000);
+	sqlite3_reset(s);
+	buf_reset(&csv);
+	buf_adds(&csv, "email\n");
+	for (i = 0; i < 3000; i++)
+		buf_printf(&csv, "more%d@example.org\n", i);
+	assert_int_equal(import(st, buf_cstr(&csv), 1000, false, &rep, &err),
+	    STORE_OK);
+	assert_int_equal(rep.committed, 3000);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 3000);	/* its view */
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(count(st, SUB_ACTIVE), 6000);
+	buf_free(&csv);
+	free(path);
+	store_close(st);
+}
+
 static int
 setup(void **state)
 {
@@ -258,6 +325,7 @@ main(void)
 		cmocka_unit_test(test_fatal_keeps_earlier_batches),
 		cmocka_unit_test(test_dry_run_spans_batches),
 		cmocka_unit_test(test_order_and_known),
+		cmocka_unit_test(test_checkpointed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
