@@ -10,9 +10,11 @@
 
 #include "log.h"
 #include "store_schema.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define STORE_BUSY_MS	10000	/* how long a writer waits for a lock */
+#define STORE_BUSY_MS_TEXT "10000"	/* the same, for PostgreSQL's SET */
 #define STORE_BUSY_RO_MS 2000	/* how long a summary waits for a reader */
 #define STORE_NSTMT	128
 
@@ -266,6 +268,16 @@ store_pg_open(const char *uri, bool create, char **err, bool *busy)
 	db = db_pg_connect(uri, getenv("HERALD_DB_PASSWORD"), err, busy);
 	if (db == NULL)
 		return NULL;
+	/*
+	 * A lock another session holds is waited for as long as SQLite's
+	 * busy timeout, then the command fails as busy (exit 3) instead of
+	 * waiting for ever.
+	 */
+	if (db_exec(db, "SET lock_timeout = " STORE_BUSY_MS_TEXT) != DB_OK) {
+		*err = xasprintf("%s", db_errmsg(db));
+		db_close(db);
+		return NULL;
+	}
 	if (pg_migrate(db, create, err, busy) == -1) {
 		db_close(db);
 		return NULL;
@@ -474,7 +486,7 @@ struct db_stmt *
 store_stmt(struct store *st, const char *sql)
 {
 	struct db_stmt *s;
-	int i;
+	int i, rc;
 
 	free(st->msg);
 	st->msg = NULL;
@@ -486,8 +498,20 @@ store_stmt(struct store *st, const char *sql)
 			return s;
 		}
 	}
-	if (db_prepare(st->conn, sql, &s) != DB_OK)
+	if ((rc = db_prepare(st->conn, sql, &s)) != DB_OK) {
+		/*
+		 * PostgreSQL prepares on the server, which can be busy (a
+		 * lock held past lock_timeout, a lost connection): that is
+		 * exit 3, worth retrying, as on SQLite; anything else is a
+		 * mistake in the SQL.
+		 */
+		if (store_rc(rc) == STORE_BUSY) {
+			log_error("database: %s (busy: try again)",
+			    db_errmsg(st->conn));
+			exit(EXIT_TEMP);
+		}
 		fatal("store: preparing \"%s\": %s", sql, db_errmsg(st->conn));
+	}
 	if (st->ncache == STORE_NSTMT)
 		fatal("store: statement cache full");
 	st->cache[st->ncache].sql = sql;
