@@ -387,6 +387,20 @@ pg_renew(struct store *st)
 	db_reset(s);
 }
 
+enum store_rc
+store_deliveries_release(struct store *st)
+{
+	static const char sql[] = "UPDATE deliveries SET claimed_by = NULL,"
+	    " claimed_until = NULL WHERE claimed_by = ?1";
+	struct db_stmt *s;
+
+	if (!store_is_pg(st))
+		return STORE_OK;
+	s = store_stmt(st, sql);
+	db_bind_text(s, 1, store_sender(st));
+	return store_finish(s, db_step(s));
+}
+
 /*
  * PostgreSQL: a commit's outcomes in one statement (arrays, unnest), not
  * one round trip per row.  Atomic on its own; a row that is not there

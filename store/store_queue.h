@@ -124,6 +124,12 @@ enum store_rc	 store_issue_finish_if_done(struct store *, int64_t issue_id,
 enum store_rc	 store_issue_waiting(struct store *, int64_t issue_id,
 		    time_t now, long *claimable, long *held) STORE_WUR;
 /*
+ * Gives back the rows this sender holds and has not finished (a pass that
+ * stopped: the server unreachable, a signal), so that the next sender
+ * takes them at once instead of after the lease.  SQLite: nothing to do.
+ */
+enum store_rc	 store_deliveries_release(struct store *) STORE_WUR;
+/*
  * Serialises deciding "resume or assemble a new issue" of a newsletter
  * between processes (lock true, then false): on PostgreSQL a session
  * advisory lock, so two daemons whose schedules fire together make one

@@ -362,6 +362,14 @@ send_pass(struct store *st, const struct config *cfg,
 		qo.progress_arg = &prog;
 	}
 	qrc = queue_run(&qo, &qs);
+	/*
+	 * PostgreSQL: the rows this pass claimed and did not finish go back
+	 * now (else the next `herald send` or the daemon waits for their
+	 * lease); a sender that dies leaves them to the lease.
+	 */
+	if (store_deliveries_release(st) != STORE_OK)
+		log_warn("send: giving back the rows not sent: %s",
+		    store_errmsg(st));
 	if (prog.drawn)
 		fputc('\n', stderr);
 	if (qrc != 0) {
