@@ -34,9 +34,10 @@ if command -v systemctl >/dev/null 2>&1; then
 fi
 # The PostgreSQL backend (issue 14): libpq to build; the server, whose
 # binaries (/usr/lib/postgresql/15/bin) the PG tests run on a cluster of
-# their own in /tmp.  Debian's cluster service is not used.
+# their own in /tmp; psycopg2 for the CLI tests that read rows on the
+# cli-pg/ run.  Debian's cluster service is not used.
 apt-get install -y -qq --no-install-recommends \
-	libpq-dev postgresql postgresql-client >/dev/null
+	libpq-dev postgresql postgresql-client python3-psycopg2 >/dev/null
 if command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now postgresql >/dev/null 2>&1 || true
 fi

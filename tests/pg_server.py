@@ -13,10 +13,17 @@ loudly (scripts/deps.sh installs postgresql); they never skip.
 
 Also runnable by hand:  python3 tests/pg_server.py  (prints the URI and
 waits for Ctrl-C).
+
+For a whole ctest run (the cli-pg/ tests, tests/CMakeLists.txt):
+`pg_server.py start DIR` makes and starts a server in DIR (a fixed folder
+under /tmp named after the build; a server left there by a run that was
+killed is stopped first), prints its URI and exits with the server
+running; `pg_server.py stop DIR` stops it and removes DIR.
 """
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -24,13 +31,18 @@ PGBIN = os.environ.get("HERALD_PGBIN", "/usr/lib/postgresql/15/bin")
 
 
 class PgServer:
-    def __init__(self):
+    def __init__(self, folder=None):
         for tool in ("initdb", "pg_ctl", "postgres"):
             if not os.access(os.path.join(PGBIN, tool), os.X_OK):
                 raise RuntimeError(
                     f"PostgreSQL is not installed ({PGBIN}/{tool} missing): "
                     "install postgresql (scripts/deps.sh)")
-        self.dir = tempfile.mkdtemp(prefix="herald-pg.", dir="/tmp")
+        if folder is None:
+            self.dir = tempfile.mkdtemp(prefix="herald-pg.", dir="/tmp")
+        else:
+            stop_folder(folder)
+            os.makedirs(folder, mode=0o755)
+            self.dir = folder
         os.chmod(self.dir, 0o755)
         self.data = os.path.join(self.dir, "data")
         self.log = os.path.join(self.dir, "log")
@@ -92,7 +104,24 @@ class PgServer:
         self.stop()
 
 
-if __name__ == "__main__":
+def stop_folder(folder):
+    """Stops the server of a PgServer(folder), if one runs, and removes
+    the folder."""
+    data = os.path.join(folder, "data")
+    if os.path.exists(os.path.join(data, "postmaster.pid")):
+        as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+        subprocess.run(as_user + [os.path.join(PGBIN, "pg_ctl"), "-D", data,
+                       "-m", "immediate", "-w", "stop"], capture_output=True,
+                       cwd="/tmp")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "start":
+    print(PgServer(sys.argv[2]).uri, flush=True)
+elif __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "stop":
+    stop_folder(sys.argv[2])
+    print(f"stopped the server in {sys.argv[2]}")
+elif __name__ == "__main__":
     s = PgServer()
     print(s.uri, flush=True)
     try:

@@ -22,7 +22,7 @@ cat > feed.xml <<'XML'
 </feed>
 XML
 cat > herald.yml <<YML
-database: herald.db
+database: "$DB"
 newsletters:
   - id: daily
     title: Daily

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -20,12 +19,15 @@ import tempfile
 SRC = os.environ["HERALD_SOURCE_DIR"]
 SHARED = os.environ.get("HERALD_SHARED_DIR", os.path.join(SRC, "..", "shared"))
 sys.path.insert(0, os.path.join(SRC, "tests"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect  # noqa: E402
 from smtp_server import TestServer  # noqa: E402
 
 HERALD = os.environ["HERALD_BIN"]
 FIX = os.path.join(SRC, "tests", "fixtures", "bounces")
 os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
 T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="bounces.")
+DB = database()      # herald.db, or a PostgreSQL database (cli-pg/)
 failures = 0
 
 # fixture -> the subscriber it bounces (the address the fixture names)
@@ -60,7 +62,7 @@ def herald(*args, timeout=120):
 
 def config(port, mailbox="maildir:bouncebox", extra=""):
     with open(os.path.join(T, "herald.yml"), "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{DB}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -82,7 +84,7 @@ newsletters:
 
 
 def db():
-    return sqlite3.connect(os.path.join(T, "herald.db"))
+    return db_connect(DB, T)
 
 
 def status(addr):

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ import tempfile
 SRC = os.environ["HERALD_SOURCE_DIR"]
 SHARED = os.environ.get("HERALD_SHARED_DIR", os.path.join(SRC, "..", "shared"))
 sys.path.insert(0, os.path.join(SRC, "tests"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect  # noqa: E402
 from smtp_server import TestServer  # noqa: E402
 from dovecot_server import DovecotServer  # noqa: E402
 
@@ -26,6 +27,7 @@ HERALD = os.environ["HERALD_BIN"]
 FIX = os.path.join(SRC, "tests", "fixtures", "bounces")
 os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
 T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="bounces-dovecot.")
+DB = database()      # herald.db, or a PostgreSQL database (cli-pg/)
 USER = "bounces@rangeinn.example"
 PASSWORD = "s3cret pass"
 failures = 0
@@ -51,7 +53,7 @@ def herald(*args, timeout=120, env=None):
 
 def config(port, mailbox, pwenv="HERALD_TEST_MAILBOX_PASSWORD"):
     with open(os.path.join(T, "herald.yml"), "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{DB}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -73,7 +75,7 @@ newsletters:
 
 
 def status(addr):
-    with sqlite3.connect(os.path.join(T, "herald.db")) as c:
+    with db_connect(DB, T) as c:
         return c.execute("select u.status, u.soft_bounces from subscriptions u join subscribers s"
                          " on s.id = u.subscriber_id where s.email_key = ?",
                          (addr.lower(),)).fetchone()

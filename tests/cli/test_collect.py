@@ -3,13 +3,13 @@
 real HTTP server on 127.0.0.1 (httpd.py) for the fetch rules."""
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect  # noqa: E402
 import httpd  # noqa: E402
 
 HERALD = os.environ["HERALD_BIN"]
@@ -42,9 +42,9 @@ class Case:
 
     def __init__(self, name, sources, newsletters=None):
         self.dir = tempfile.mkdtemp(prefix="collect-%s." % name, dir=TMP)
-        self.db = os.path.join(self.dir, "herald.db")
+        self.db = database()     # herald.db, or PostgreSQL (cli-pg/)
         nls = newsletters or [("daily", sources)]
-        lines = ["database: herald.db", "smtp:", "  url: smtp://127.0.0.1:2525",
+        lines = ['database: "%s"' % self.db, "smtp:", "  url: smtp://127.0.0.1:2525",
                  "newsletters:"]
         for nid, srcs in nls:
             lines += ["  - id: %s" % nid, "    title: T %s" % nid,
@@ -67,9 +67,9 @@ class Case:
         return p
 
     def sql(self, q, *params):
-        con = sqlite3.connect(self.db)
+        con = db_connect(self.db, self.dir)
         try:
-            return con.execute(q, params).fetchall()
+            return [tuple(r) for r in con.execute(q, params).fetchall()]
         finally:
             con.close()
 
@@ -122,7 +122,7 @@ def test_twice_without_cache(srv, root):
     check(c.sql("SELECT count(*) FROM articles") == [(3,)], "3 articles")
     # validators from an earlier response that this server no longer sends
     # are dropped after a full response, not sent back for ever
-    con = sqlite3.connect(c.db)
+    con = db_connect(c.db, c.dir)
     con.execute("UPDATE sources SET etag = '\"stale\"', "
                 "last_modified = 'Mon, 01 Jan 2024 00:00:00 GMT'")
     con.commit()

@@ -17,8 +17,9 @@ expect_rc 2; expect_err "nope.yml: No such file"
 
 # a full config: every section, secrets only by reference
 mkdir -p articles
-cat > herald.yml <<'YML'
-database: data.db
+DB=$(new_database data)
+cat > herald.yml <<YML
+database: "$DB"
 smtp:
   url: smtp://127.0.0.1:2525
   starttls: auto
@@ -61,9 +62,15 @@ expect_out "password: from file $T/imap.pass"
 expect_out "^newsletter weekly: Weekly"
 expect_out "schedule: every 6h \(UTC\)"
 expect_out "/nonexistent/weekly, every 15m \(the folder does not exist\)"
-expect_out "subscribers: 0 \(no database yet\)"
+if on_pg; then	# the database exists, without herald's tables
+	expect_out "subscribers: unknown \(no herald schema in this database yet"
+else
+	expect_out "subscribers: 0 \(no database yet\)"
+fi
 grep -q sekrit "$T/out" "$T/err" && fail "a secret was printed"
 [ ! -e data.db ] || fail "config check created the database"
+! on_pg || [ "$(db_query "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0 ] ||
+    fail "config check created tables in PostgreSQL"
 
 # $HERALD_CONFIG and -c are honoured
 mkdir sub && cd sub

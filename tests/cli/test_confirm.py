@@ -9,18 +9,20 @@ import email.policy
 import os
 import re
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 
 SRC = os.environ["HERALD_SOURCE_DIR"]
 sys.path.insert(0, os.path.join(SRC, "tests"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect, db_made  # noqa: E402,F401
 from smtp_server import TestServer  # noqa: E402
 
 HERALD = os.environ["HERALD_BIN"]
 os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
 T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="confirm.")
+DB = database()      # herald.db, or a PostgreSQL database (cli-pg/)
 TITLE = "Rangeinn \u201cDaily\u201d"
 WEB = "web:\n  listen: 127.0.0.1:8080\n  base_url: https://news.rangeinn.example/\n"
 failures = 0
@@ -42,7 +44,7 @@ def herald(*args, timeout=120):
 
 def config(port, web=WEB):
     with open(os.path.join(T, "herald.yml"), "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{DB}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -70,7 +72,7 @@ def free_port():
 
 
 def db():
-    return sqlite3.connect(os.path.join(T, "herald.db"))
+    return db_connect(DB, T)
 
 
 def status(addr):
@@ -140,7 +142,7 @@ def main():
     p = herald("subscribers", "add", "nolink@example.org", "--pending")
     check(p.returncode == 2, f"no web: exit {p.returncode}: {p.stderr}")
     check("web.base_url" in p.stderr, f"no web: names the key: {p.stderr!r}")
-    check(not os.path.exists(os.path.join(T, "herald.db")) or status("nolink@example.org") == [],
+    check(not db_made(DB, T) or status("nolink@example.org") == [],
           "no web: nothing recorded")
     p = herald("subscribers", "add", "--help")
     check("web.base_url" in p.stdout and "again" in p.stdout, "add --help explains --pending")

@@ -13,15 +13,16 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect  # noqa: E402
 from herald_test import (  # noqa: E402
     HERALD, SHARED, TestServer, checks, free_port, herald_in, wait_for, workdir)
 
 T = workdir("daemon.")
+DB = database()      # herald.db, or a PostgreSQL database (cli-pg/)
 CFG = os.path.join(T, "herald.yml")
 herald = herald_in(CFG)
 check = checks()
@@ -29,7 +30,7 @@ check = checks()
 
 def config(port, schedule="0 7 * * *"):
     with open(CFG, "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{DB}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -60,7 +61,7 @@ def main():
     # Nobody listens yet: the issue is assembled but nothing is sent.
     p = herald("send")
     check(p.returncode == 3, f"send without a server exits 3: {p.returncode} {p.stderr}")
-    db = sqlite3.connect(os.path.join(T, "herald.db"))
+    db = db_connect(DB, T)
     check(db.execute("select count(*) from deliveries where state='queued'").fetchone()[0] == 5,
           "five queued deliveries")
 

@@ -20,7 +20,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,11 +29,14 @@ import time
 SRC = os.environ["HERALD_SOURCE_DIR"]
 sys.path.insert(0, os.path.join(SRC, "tests"))
 from smtp_server import TestServer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect, on_pg  # noqa: E402
 
 HERALD = os.environ["HERALD_BIN"]
 os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
 T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="dops.")
 CFG = os.path.join(T, "herald.yml")
+DATABASE = database()    # herald.db, or PostgreSQL (cli-pg/)
 DB = os.path.join(T, "herald.db")
 failures = 0
 
@@ -50,7 +52,17 @@ def env():
     e = dict(os.environ)
     for k in ("HERALD_CONFIG", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
         e.pop(k, None)
+    e["RUNTIME_DIRECTORY"] = T    # where a PostgreSQL daemon's lock goes
     return e
+
+
+def lock_file():
+    """The daemon's lock: beside the SQLite file, or on PostgreSQL a file
+    named after the URI in $RUNTIME_DIRECTORY."""
+    if not on_pg():
+        return DB + ".lock"
+    found = [f for f in os.listdir(T) if f.startswith("herald-pg-") and f.endswith(".lock")]
+    return os.path.join(T, found[0] if found else "herald-pg-none.lock")
 
 
 def herald(*args, timeout=60):
@@ -68,7 +80,7 @@ def free_port():
 
 def config(port, schedule="0 7 * * *", extra_source=""):
     with open(CFG, "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{DATABASE}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -171,7 +183,7 @@ def test_lock_notify_signals(port):
         # a second daemon, in the foreground and detached: exit 3, pid named
         p = herald("daemon", timeout=20)
         check(p.returncode == 3, f"second daemon exits 3: {p.returncode} {p.stderr}")
-        check(f"pid {d.p.pid}" in p.stderr and "herald.db.lock" in p.stderr,
+        check(f"pid {d.p.pid}" in p.stderr and os.path.basename(lock_file()) in p.stderr,
               f"the refusal names the holder: {p.stderr}")
         p = herald("daemon", "--detach", timeout=20)
         check(p.returncode == 3, f"second --detach exits 3: {p.returncode} {p.stderr}")
@@ -215,7 +227,7 @@ def test_no_subscriber():
     p = herald("send")
     check(p.returncode == 0 and "no active subscriber" in (p.stdout + p.stderr),
           f"send with nobody says why: {p.returncode} {p.stdout} {p.stderr}")
-    db = sqlite3.connect(DB)
+    db = db_connect(DATABASE, T)
     check(db.execute("select count(*) from issues").fetchone()[0] == 0,
           "no issue for nobody")
     p = herald("status")
@@ -263,7 +275,7 @@ def test_term_during_collect(port):
     d = Daemon()
     try:
         check(wait_for(lambda: "collecting" in d.text() or
-                       os.path.exists(DB + ".lock") and "collecting" in open(DB + ".lock").read(), 10),
+                       os.path.exists(lock_file()) and "collecting" in open(lock_file()).read(), 10),
               "the daemon is collecting")
         time.sleep(0.3)
         t0 = time.monotonic()
@@ -284,7 +296,7 @@ def test_term_during_collect(port):
 
 
 def test_catch_up(port, md):
-    db = sqlite3.connect(DB)
+    db = db_connect(DATABASE, T)
     # the last issue went out three days ago; the 07:00 slots since were missed
     db.execute("update issues set created = created - 3 * 86400")
     db.commit()
@@ -313,7 +325,7 @@ def main():
     test_lock_notify_signals(port)
     md = os.path.join(T, "maildir")
     test_hup_during_send(port, md)
-    db = sqlite3.connect(DB)
+    db = db_connect(DATABASE, T)
     n = db.execute("select count(*) from issue_articles").fetchone()[0]
     check(n == 1, f"the waiting article went into the first real issue: {n}")
     db.close()

@@ -16,6 +16,9 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database  # noqa: E402
+
 HERALD = os.environ["HERALD_BIN"]
 SHARED = os.environ["HERALD_SHARED_DIR"]
 TMP = os.environ.get("HERALD_TEST_TMP", "/tmp")
@@ -38,6 +41,11 @@ class DigestJudges(unittest.TestCase):
         shutil.copy(os.path.join(SHARED, "examples", "article.txt"),
                     os.path.join(cls.dir, "articles", "example-article.txt"))
         cfg = os.path.join(cls.dir, "herald.yml")
+        with open(cfg) as f:    # herald.db, or PostgreSQL (cli-pg/)
+            y = re.sub(r"^database: .*$", f'database: "{database()}"',
+                       f.read(), flags=re.M)
+        with open(cfg, "w") as f:
+            f.write(y)
         subprocess.run([HERALD, "-c", cfg, "subscribers", "add",
                         "ada@example.org", "--name", "Ada Lovelace"],
                        check=True, stdout=subprocess.DEVNULL)

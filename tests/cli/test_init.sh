@@ -1,6 +1,7 @@
 #!/bin/bash
 # herald init: writes a starter that passes config check; never overwrites.
 . "$(dirname "$0")/lib.sh"
+sqlite_only "herald init writes a SQLite layout (herald.db beside herald.yml) and checks the files it makes"
 
 # the compiled-in starter is the committed config/herald.example.yml and the
 # article is ../shared/examples/article.txt, byte for byte

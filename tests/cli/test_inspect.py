@@ -10,6 +10,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpd  # noqa: E402
+from herald_test import run_once  # noqa: E402
+run_once("herald inspect opens no database")
 
 HERALD = os.environ["HERALD_BIN"]
 SHARED = os.environ["HERALD_SHARED_DIR"]

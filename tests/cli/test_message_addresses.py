@@ -15,14 +15,15 @@ shows the Unicode form.
 import email.policy
 import os
 import shutil
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect  # noqa: E402
 from herald_test import (  # noqa: E402
     SHARED, TestServer, checks, free_port, herald_in, maildir_messages, workdir)
 
 T = workdir("addr.")
+DB = database()      # herald.db, or a PostgreSQL database (cli-pg/)
 CFG = os.path.join(T, "herald.yml")
 herald = herald_in(CFG)
 check = checks()
@@ -31,7 +32,7 @@ messages = maildir_messages
 
 def config(port, reply_to):
     with open(CFG, "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{DB}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -81,7 +82,7 @@ def main():
         env_to = m["X-Envelope-To"]
         check(str(m["To"]).endswith(env_to) or env_to in str(m["To"]),
               f"To: names the address mailed: {m['To']} vs {env_to}")
-    db = sqlite3.connect(os.path.join(T, "herald.db"))
+    db = db_connect(DB, T)
     states = db.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall()
     check(states == [("sent", 3)], f"all three sent: {states}")
 

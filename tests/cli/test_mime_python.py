@@ -13,6 +13,9 @@ import shutil
 import subprocess
 import sys
 import unittest
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import run_once  # noqa: E402
+run_once("it builds messages with tests/tools/mimegen; no database")
 
 BUILD = os.environ.get("HERALD_BUILD_DIR", "")
 MIMEGEN = os.path.join(BUILD, "tests", "mimegen")

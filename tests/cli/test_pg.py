@@ -39,6 +39,9 @@ SRC = os.environ["HERALD_SOURCE_DIR"]
 sys.path.insert(0, os.path.join(SRC, "tests"))
 from pg_server import PgServer  # noqa: E402
 from smtp_server import TestServer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import run_once  # noqa: E402
+run_once("it starts its own PostgreSQL server and runs each step on both backends")
 
 HERALD = os.environ["HERALD_BIN"]
 SHARED = os.environ["HERALD_SHARED_DIR"]

@@ -7,6 +7,8 @@
 run "$HERALD" init demo
 expect_rc 0 "init"
 cd demo
+dbpath() { case $DB in postgres*) echo "$DB" ;; *) echo "$PWD/$DB" ;; esac; }
+sed -i "s|^database: .*|database: \"$DB\"|" herald.yml
 title='Russia buys ‘millions’ of rockets and shells from North Korea'
 
 run "$HERALD" preview
@@ -39,11 +41,7 @@ expect_out 'Hello Ann &lt;Admin&gt;,'
 expect_out 'with ann@example.org\.'
 
 # nothing was recorded: the same article is still pending
-/usr/bin/python3 - <<'PY' || fail "preview recorded an issue"
-import sqlite3, sys
-db = sqlite3.connect("herald.db")
-sys.exit(db.execute("select count(*) from issues").fetchone()[0] != 0)
-PY
+[ "$(db_query "select count(*) from issues" "$(dbpath)")" = 0 ] || fail "preview recorded an issue"
 
 run "$HERALD" preview --format eml --no-collect
 if [ "$rc" -ne 0 ]; then
@@ -57,7 +55,7 @@ expect_err 'text, html or eml'
 
 # nothing to preview
 rm -f articles/*
-/usr/bin/python3 -c 'import sqlite3; d=sqlite3.connect("herald.db"); d.execute("delete from articles"); d.commit()'
+db_query "delete from articles" "$(dbpath)" >/dev/null
 run "$HERALD" preview --no-collect
 expect_rc 0 "nothing to preview"
 expect_out 'Nothing to preview'

@@ -22,6 +22,9 @@ HERALD = os.environ["HERALD_BIN"]
 os.makedirs(os.environ.get("HERALD_TEST_TMP", "/tmp"), exist_ok=True)
 T = tempfile.mkdtemp(dir=os.environ.get("HERALD_TEST_TMP", "/tmp"), prefix="rlimit.")
 CFG = os.path.join(T, "herald.yml")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database  # noqa: E402
+DB = database()      # herald.db, or a PostgreSQL database (cli-pg/)
 failures = 0
 
 
@@ -41,7 +44,7 @@ def herald(*args, timeout=120):
 
 def config(templates=""):
     with open(CFG, "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{DB}"
 smtp: {{ url: "smtp://127.0.0.1:2525", starttls: off }}
 secret_file: secret
 newsletters:

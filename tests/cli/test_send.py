@@ -8,14 +8,15 @@ import email.policy
 import os
 import re
 import shutil
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect  # noqa: E402
 from herald_test import (  # noqa: E402
     SHARED, TestServer, checks, free_port, herald_in, workdir)
 
 T = workdir("send.")
+DB = database()      # herald.db, or a PostgreSQL database (cli-pg/)
 CFG = os.path.join(T, "herald.yml")
 herald = herald_in(CFG, timeout=120)
 check = checks()
@@ -23,7 +24,7 @@ check = checks()
 
 def config(port, extra=""):
     with open(os.path.join(T, "herald.yml"), "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{DB}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -46,7 +47,7 @@ newsletters:
 
 
 def db():
-    return sqlite3.connect(os.path.join(T, "herald.db"))
+    return db_connect(DB, T)
 
 
 def main():

@@ -11,12 +11,14 @@
    the sender holds to connections + QUEUE_BACKLOG (queue.h) by waiting for
    its writer (bound: 2 x connections + 16).
 3. SIGTERM mid-send, then send again: no duplicate at all.
+
+On PostgreSQL (cli-pg/) the lease is 3 s, so that the send after the
+kill -9 takes the dead sender's rows soon.
 """
 import collections
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,8 @@ import time
 
 SRC = os.environ["HERALD_SOURCE_DIR"]
 sys.path.insert(0, os.path.join(SRC, "tests"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect, on_pg  # noqa: E402
 from smtp_server import TestServer  # noqa: E402
 
 HERALD = os.environ["HERALD_BIN"]
@@ -60,8 +64,9 @@ class Setup:
         os.makedirs(os.path.join(self.dir, "articles"))
         shutil.copy(os.path.join(SHARED, "examples", "article.txt"),
                     os.path.join(self.dir, "articles", "article.txt"))
+        self.database = database()   # herald.db, or PostgreSQL (cli-pg/)
         with open(os.path.join(self.dir, "herald.yml"), "w") as f:
-            f.write(f"""database: herald.db
+            f.write(f"""database: "{self.database}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -97,18 +102,24 @@ newsletters:
 
     def herald(self, *args, timeout=300):
         env = dict(os.environ, HERALD_RETRY_BASE="0")
+        if on_pg():
+            # the rows a killed sender held wait for its lease (60 s)
+            env["HERALD_LEASE"] = "3"
         env.pop("HERALD_CONFIG", None)
         return subprocess.run([HERALD, "-c", os.path.join(self.dir, "herald.yml")] + list(args),
                               capture_output=True, text=True, env=env, timeout=timeout)
 
     def spawn(self, *args):
         env = dict(os.environ, HERALD_RETRY_BASE="0")
+        if on_pg():
+            # the rows a killed sender held wait for its lease (60 s)
+            env["HERALD_LEASE"] = "3"
         env.pop("HERALD_CONFIG", None)
         return subprocess.Popen([HERALD, "-c", os.path.join(self.dir, "herald.yml")] + list(args),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
     def db(self):
-        return sqlite3.connect(os.path.join(self.dir, "herald.db"))
+        return db_connect(self.database, self.dir)
 
 
 def counts(sv):

@@ -7,6 +7,7 @@
 # clean under `mandoc -T lint`; no --help points at a file an installed
 # herald does not have.
 . "$(dirname "$0")/lib.sh"
+sqlite_only "init --system lays out the SQLite database under /var/lib/herald and the installed files; no database is opened"
 BUILD=${HERALD_BUILD_DIR:?}
 
 # init --system

@@ -10,10 +10,10 @@ before, the connection was reused and message 2 was failed with message 1's
 """
 import os
 import shutil
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect  # noqa: E402
 from herald_test import (  # noqa: E402
     SHARED, TestServer, checks, free_port, herald_in, workdir)
 
@@ -28,8 +28,9 @@ def case(late_reply):
                 os.path.join(d, "articles", "article.txt"))
     port = free_port()
     cfg = os.path.join(d, "herald.yml")
+    db_name = database()
     with open(cfg, "w") as f:
-        f.write(f"""database: herald.db
+        f.write(f"""database: "{db_name}"
 smtp:
   url: smtp://127.0.0.1:{port}
   starttls: off
@@ -55,7 +56,7 @@ newsletters:
                     f"^slow@=3500:{late_reply}"):
         p = herald("send")
         log = TestServer(md).log()
-    db = sqlite3.connect(os.path.join(d, "herald.db"))
+    db = db_connect(db_name, d)
     rows = dict(((e, (st, r)) for e, st, r in db.execute(
         "SELECT s.email, d.state, d.last_reply FROM deliveries d"
         " JOIN subscribers s ON s.id = d.subscriber_id")))

@@ -20,7 +20,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from herald_test import (  # noqa: E402
-    HERALD, SHARED, TestServer, checks, free_port, herald_in, wait_for, workdir)
+    HERALD, SHARED, TestServer, checks, free_port, herald_in, sqlite_only,
+    wait_for, workdir)
+sqlite_only("the database file removed or replaced under a running herald, "
+            "and no file made by read-only commands")
 
 T = workdir("vanish.")
 CFG = os.path.join(T, "herald.yml")

@@ -4,8 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p articles
-cat > herald.yml <<'YML'
-database: herald.db
+cat > herald.yml <<YML
+database: "$DB"
 smtp: { url: "smtp://127.0.0.1:2525", starttls: off }
 newsletters:
   - id: daily
@@ -17,8 +17,10 @@ newsletters:
 YML
 export HERALD_CONFIG=$T/herald.yml
 H() { "$HERALD" "$@"; }
-q() { sqlite3 herald.db "$1"; }
-counts() { q "SELECT (SELECT count(*) FROM subscribers)||' '||(SELECT count(*) FROM subscriptions)||' '||(SELECT count(*) FROM events)||' '||(SELECT group_concat(status) FROM (SELECT status FROM subscriptions ORDER BY subscriber_id))"; }
+q() { db_query "$1"; }
+group_concat="group_concat(status)"
+! on_pg || group_concat="string_agg(status, ',')"
+counts() { q "SELECT (SELECT count(*) FROM subscribers)||' '||(SELECT count(*) FROM subscriptions)||' '||(SELECT count(*) FROM events)||' '||(SELECT $group_concat FROM (SELECT status FROM subscriptions ORDER BY subscriber_id) x)"; }
 
 # BOM, CRLF, email column not first and in another case, quoted commas,
 # quotes and line breaks, an attribute, bad rows, a duplicate, blank line,
@@ -80,7 +82,8 @@ H subscribers export > export1.csv
 H subscribers export --format json > export1.json
 grep -q '^email,name,status,created,City,E-Mail-Ignored$' export1.csv || fail "export header: $(head -1 export1.csv)"
 mkdir other
-sed "s/herald.db/other.db/" herald.yml > other/herald.yml
+other=$(new_database other)
+sed "s|^database: .*|database: \"$other\"|" herald.yml > other/herald.yml
 H -c other/herald.yml subscribers import export1.csv > out 2>err || fail "round-trip import: $(cat err)"
 H -c other/herald.yml subscribers export > export2.csv
 cmp export1.csv export2.csv || { diff export1.csv export2.csv; fail "export round trip differs"; }

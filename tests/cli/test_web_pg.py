@@ -6,6 +6,7 @@ erased subscriber's id is not given again.  No PostgreSQL: this test fails,
 it never skips."""
 import json
 import os
+import re
 import sys
 
 SRC = os.environ["HERALD_SOURCE_DIR"]
@@ -13,6 +14,8 @@ sys.path.insert(0, os.path.join(SRC, "tests"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pg_server import PgServer  # noqa: E402
 from web_helpers import Checks, Site, curl, link, unsubscribe_url  # noqa: E402
+from herald_test import run_once  # noqa: E402
+run_once("it starts its own PostgreSQL server")
 
 check = Checks()
 
@@ -40,7 +43,8 @@ def main():
 def run(s, pg):
     s.start_smtp()
     path = os.path.join(s.dir, "herald.yml")
-    y = open(path).read().replace("database: herald.db", f'database: "{pg.uri}"')
+    y = re.sub(r"^database: .*$", f'database: "{pg.uri}"', open(path).read(),
+               flags=re.M)
     open(path, "w").write(y)
     for who in ("ann@example.org", "zed@example.org"):
         p = s.herald("subscribers", "add", who)

@@ -8,7 +8,6 @@ import os
 import re
 import select
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ import time
 
 SRC = os.environ["HERALD_SOURCE_DIR"]
 sys.path.insert(0, os.path.join(SRC, "tests"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from herald_test import database, db_connect  # noqa: E402
 from smtp_server import TestServer  # noqa: E402,F401
 
 HERALD = os.environ["HERALD_BIN"]
@@ -60,11 +61,14 @@ class Site:
         self.smtp = None
         self.web = None
         self.web_log = os.path.join(self.dir, "web.log")
+        self.database = None
 
     def config(self, smtp_port, extra_web=""):
         title = self.title.replace("\\", "\\\\").replace('"', '\\"')
+        if self.database is None:
+            self.database = database()   # herald.db, or PostgreSQL (cli-pg/)
         with open(os.path.join(self.dir, "herald.yml"), "w") as f:
-            f.write(f"""database: herald.db
+            f.write(f"""database: "{self.database}"
 smtp:
   url: smtp://127.0.0.1:{smtp_port}
   starttls: off
@@ -147,7 +151,7 @@ web:
             self.smtp.stop()
 
     def db(self):
-        return sqlite3.connect(os.path.join(self.dir, "herald.db"))
+        return db_connect(self.database, self.dir)
 
     def status(self, addr):
         with self.db() as c:
