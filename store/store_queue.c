@@ -202,25 +202,39 @@ lease_seconds(void)
 }
 
 /*
+ * The issue and the first id this process claimed in its current pass:
+ * the rows it holds are among those from there on, which is where the
+ * lease renewal (the writer's thread) looks.  0: no claim yet.
+ */
+static _Atomic int64_t held_issue, held_from;
+
+/*
  * PostgreSQL: several senders share the queue.  Each call claims up to max
- * due rows nobody holds (or whose holder's lease has run out) with FOR
- * UPDATE SKIP LOCKED, stamps them with this sender and a lease, and
- * returns them; the cursor (after_id) is not needed, since rows this
- * sender holds are leased and rows it finished are no longer due.  The
- * claim commits at once (autocommit), so other senders skip the rows.
+ * due rows after after_id (the pass's cursor) that nobody holds (or whose
+ * holder's lease has run out) with FOR UPDATE SKIP LOCKED, stamps them
+ * with this sender and a lease, and returns them.  The claim commits at
+ * once (autocommit), so other senders skip the rows.  A row skipped here
+ * (held by another sender, then given back) is taken by a later pass.
  */
 static long
 pg_deliveries_claim(struct store *st, int64_t issue_id, time_t now,
-    size_t max, struct store_delivery *out)
+    int64_t after_id, size_t max, struct store_delivery *out)
 {
+	/*
+	 * The ids are one array (an InitPlan), so the UPDATE fetches each by
+	 * its key: as "id IN (subquery)" the generic plan of the prepared
+	 * statement hashed the whole table for every claim.  The walk is on
+	 * deliveries_issue from the cursor: from the issue's start it read
+	 * every row the pass had finished (quadratic over a pass).
+	 */
 	static const char sql[] =
 	    "WITH c AS (UPDATE deliveries d SET claimed_by = ?4,"
 	    "  claimed_until = CAST(?2 AS BIGINT) + ?5"
-	    " WHERE d.id IN (SELECT id FROM deliveries"
-	    "  WHERE issue_id = ?1 AND state IN ('queued', 'deferred')"
-	    "  AND next_attempt <= ?2"
+	    " WHERE d.id = ANY (ARRAY(SELECT id FROM deliveries"
+	    "  WHERE issue_id = ?1 AND id > ?7"
+	    "  AND state IN ('queued', 'deferred') AND next_attempt <= ?2"
 	    "  AND (claimed_until IS NULL OR claimed_until < ?6)"
-	    "  ORDER BY id LIMIT ?3 FOR UPDATE SKIP LOCKED)"
+	    "  ORDER BY id LIMIT ?3 FOR UPDATE SKIP LOCKED))"
 	    " RETURNING d.id, d.subscriber_id, d.attempts)"
 	    /*
 	     * LATERAL (OFFSET 0 keeps it from being flattened into a join):
@@ -250,6 +264,7 @@ pg_deliveries_claim(struct store *st, int64_t issue_id, time_t now,
 	db_bind_text(s, 4, store_sender(st));
 	db_bind_int64(s, 5, lease_seconds());
 	db_bind_int64(s, 6, wall);
+	db_bind_int64(s, 7, after_id);
 	while (n < max && (rc = db_step(s)) == DB_ROW) {
 		struct store_delivery *d = &out[n++];
 
@@ -266,6 +281,10 @@ pg_deliveries_claim(struct store *st, int64_t issue_id, time_t now,
 		while (n > 0)
 			store_delivery_clear(&out[--n]);
 		return -1;
+	}
+	if (n > 0 && (after_id == 0 || held_issue != issue_id)) {
+		held_from = out[0].id;
+		held_issue = issue_id;
 	}
 	/* The heartbeat status shows; a failure here costs nothing. */
 	s = store_stmt(st, beat);
@@ -326,7 +345,8 @@ store_deliveries_due(struct store *st, int64_t issue_id, time_t now,
     int64_t after_id, size_t max, struct store_delivery *out)
 {
 	if (store_is_pg(st))
-		return pg_deliveries_claim(st, issue_id, now, max, out);
+		return pg_deliveries_claim(st, issue_id, now, after_id, max,
+		    out);
 	return sq_deliveries_due(st, issue_id, now, after_id, max, out);
 }
 
@@ -369,19 +389,24 @@ pg_array_int(struct buf *b, int64_t v, bool null)
 static void
 pg_renew(struct store *st)
 {
+	/* on deliveries_issue: claimed_by has no index (HOT updates) */
 	static const char sql[] = "UPDATE deliveries SET claimed_until = ?2"
-	    " WHERE claimed_by = ?1 AND claimed_until < ?2";
+	    " WHERE issue_id = ?3 AND id >= ?4 AND claimed_by = ?1"
+	    " AND claimed_until < ?2";
 	static time_t last;	/* one writer per process */
 	time_t now = time(NULL);
 	long lease = lease_seconds();
+	int64_t issue = held_issue, from = held_from;
 	struct db_stmt *s;
 
-	if (now - last < lease / 4)
+	if (now - last < lease / 4 || issue == 0)
 		return;
 	last = now;
 	s = store_stmt(st, sql);
 	db_bind_text(s, 1, store_sender(st));
 	db_bind_int64(s, 2, (int64_t)now + lease);
+	db_bind_int64(s, 3, issue);
+	db_bind_int64(s, 4, from);
 	if (db_step(s) != DB_DONE)
 		log_warn("database: renewing the lease: %s", store_errmsg(st));
 	db_reset(s);
