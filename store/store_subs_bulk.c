@@ -81,6 +81,7 @@ struct store_ckpt {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	unsigned long	 asked, done;	/* commits told of, checkpoints run */
+	long		 frames;	/* in the WAL at the last checkpoint */
 	bool		 quit;
 	int		 rc;		/* the first failed checkpoint's */
 	char		*err;
@@ -94,7 +95,7 @@ ckpt_main(void *arg)
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		unsigned long want;
-		int rc;
+		int rc, nlog = -1;
 
 		while (c->done == c->asked && !c->quit)
 			pthread_cond_wait(&c->cv, &c->mu);
@@ -103,8 +104,9 @@ ckpt_main(void *arg)
 		want = c->asked;
 		pthread_mutex_unlock(&c->mu);
 		rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		    SQLITE_CHECKPOINT_PASSIVE, &nlog, NULL);
 		pthread_mutex_lock(&c->mu);
+		c->frames = nlog;
 		/* SQLITE_BUSY: another checkpoint runs; the next one catches up */
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY && c->rc == SQLITE_OK) {
 			c->rc = rc;
@@ -156,6 +158,18 @@ store_subs_ckpt_kick(struct store_ckpt *c)
 	pthread_mutex_lock(&c->mu);
 	c->asked++;
 	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
+store_subs_ckpt_bound(struct store_ckpt *c, long frames)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (c->frames >= frames)
+		while (c->done != c->asked)
+			pthread_cond_wait(&c->cv, &c->mu);
 	pthread_mutex_unlock(&c->mu);
 }
 

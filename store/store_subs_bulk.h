@@ -95,6 +95,14 @@ enum store_rc	 store_subs_foreign_keys(struct store *, bool on) STORE_WUR;
 struct store_ckpt;
 struct store_ckpt *store_subs_ckpt_start(struct store *);
 void		 store_subs_ckpt_kick(struct store_ckpt *c);
+/*
+ * Keeps the WAL near `frames` pages: when the last checkpoint found at
+ * least that many, waits for the one in progress.  SQLite starts the WAL
+ * over only in a transaction that begins with every frame copied, which a
+ * writer that begins the next batch at once never does; call this between
+ * a kick and the next transaction.
+ */
+void		 store_subs_ckpt_bound(struct store_ckpt *c, long frames);
 enum store_rc	 store_subs_ckpt_stop(struct store_ckpt *c, char **err)
 		    STORE_WUR;
 #endif

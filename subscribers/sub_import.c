@@ -24,10 +24,11 @@
 /* The page cache while importing (SQLite cache_size: negative is KiB). */
 #define IMPORT_CACHE	(-24 * 1024L)
 /*
- * The WAL auto-checkpoint threshold while importing when no checkpointer
- * thread could be started, in pages (64 Ki pages: 256 MiB at 4 KiB): a
+ * The WAL's size while importing, in pages (64 Ki pages: 256 MiB at 4 KiB):
+ * past it the writer waits for the checkpointer once, so that the WAL
+ * starts over (or, without a checkpointer, checkpoints itself: a
  * checkpoint inside every batch's commit stopped the writer for the copy
- * and its fsync.
+ * and its fsync).
  */
 #define IMPORT_CKPT	65536L
 
@@ -116,6 +117,7 @@ struct imp {
 	struct keyset		 known;
 	int64_t			 base;		/* the batch's first id */
 	struct store_ckpt	*ckpt;		/* checkpoints beside the writer */
+	long			 wal_pages;	/* the WAL's size kept to */
 };
 
 static uint64_t
@@ -619,6 +621,8 @@ batch_end(struct imp *im, bool last)
 	if ((rc = store_commit(im->st)) != STORE_OK)
 		return rc;
 	store_subs_ckpt_kick(im->ckpt);
+	if (!last)
+		store_subs_ckpt_bound(im->ckpt, im->wal_pages);
 	im->rep->committed += im->batch_added;
 	im->batch_added = 0;
 	return last ? STORE_OK : store_begin(im->st);
@@ -850,6 +854,7 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 	im.o = o;
 	im.rep = rep;
 	im.now = time(NULL);
+	im.wal_pages = o->wal_pages > 0 ? o->wal_pages : IMPORT_CKPT;
 	im.pb = &im.bufs[0];
 	im.wb = &im.bufs[1];
 	r = csv_reader_fd(fd);
@@ -882,7 +887,7 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 			im.ckpt = o->dry_run ? NULL :
 			    store_subs_ckpt_start(st);
 			if ((rc = store_subs_wal_autocheckpoint(st,
-			    im.ckpt ? 0 : IMPORT_CKPT, &old_ckpt)) != STORE_OK)
+			    im.ckpt ? 0 : im.wal_pages, &old_ckpt)) != STORE_OK)
 				goto dberr;
 			if ((rc = store_begin(st)) != STORE_OK)
 				goto dberr;

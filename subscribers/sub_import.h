@@ -38,7 +38,8 @@ struct sub_import_opts {
 	const char	*newsletter;
 	const char	*name;		/* input name for messages ("-": stdin) */
 	bool		 dry_run;
-	long		 batch;		/* rows per transaction; 0: 100000 */
+	long		 batch;		/* rows per transaction; 0: 50000 */
+	long		 wal_pages;	/* WAL size kept to; 0: 65536 */
 	FILE		*errors;	/* bad rows reported here, or NULL */
 };
 

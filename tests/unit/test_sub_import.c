@@ -298,6 +298,45 @@ test_checkpointed(void **state)
 	store_close(st);
 }
 
+/*
+ * A large import keeps the WAL near its bound (o.wal_pages): the writer
+ * waits for the checkpointer once the WAL has grown past it, so that SQLite
+ * starts the WAL over instead of appending to it for the whole import.
+ */
+static void
+test_wal_bounded(void **state)
+{
+	struct store *st = open_db("walb.db");
+	struct sub_import_report rep;
+	struct sub_import_opts o = { .newsletter = "daily", .name = "in.csv",
+	    .batch = 1000, .wal_pages = 100 };
+	struct buf csv = BUF_INIT;
+	struct stat sb;
+	char *path = xasprintf("%s/in.csv", dir), *err = NULL;
+	char *wal = xasprintf("%s/walb.db-wal", dir);
+	FILE *f;
+	int i, fd;
+
+	(void)state;
+	buf_adds(&csv, "email,name\n");
+	for (i = 0; i < 20000; i++)
+		buf_printf(&csv, "user%d@example.org,User %d\n", i, i);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(buf_cstr(&csv), f);
+	fclose(f);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	assert_int_equal(sub_import(st, fd, &o, &rep, &err), STORE_OK);
+	close(fd);
+	assert_int_equal(rep.committed, 20000);
+	/* the store is open: its WAL is still there, at its largest */
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size < 600 * (4096 + 24));
+	buf_free(&csv);
+	free(path);
+	free(wal);
+	store_close(st);
+}
+
 static int
 setup(void **state)
 {
@@ -326,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_dry_run_spans_batches),
 		cmocka_unit_test(test_order_and_known),
 		cmocka_unit_test(test_checkpointed),
+		cmocka_unit_test(test_wal_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
