@@ -132,7 +132,7 @@ static const char usage_import[] =
 "skipped).  Running the same import twice changes nothing the second time.\n"
 "  --dry-run        do everything, report it, then change nothing\n"
 "\n"
-"Rows are committed in batches of 100,000.  A database error or an input\n"
+"Rows are committed in batches of 50,000.  A database error or an input\n"
 "error (not UTF-8, binary data, a quote never closed) stops the import and\n"
 "undoes the current batch; earlier batches stay, and running the import\n"
 "again after fixing the file is safe.\n";
