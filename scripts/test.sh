@@ -18,6 +18,18 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_seconds=${HERALD_FUZZ_SECONDS:-30}
 
+# The cli-pg/ tests' PostgreSQL server (tests/CMakeLists.txt) is stopped by
+# ctest's cleanup fixture, failures or not; this stops it too when ctest
+# itself is interrupted or killed.
+stop_test_pg() {
+	local f
+	for f in build*/test-pg-dir; do
+		[ -f "$f" ] && /usr/bin/python3 tests/pg_server.py stop "$(cat "$f")" >/dev/null 2>&1
+	done
+	return 0
+}
+trap stop_test_pg EXIT
+
 total_pass=0
 run_build() {	# dir, cmake args...
 	local dir=$1; shift
