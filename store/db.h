@@ -221,5 +221,13 @@ bool		 db_is_pg_uri(const char *s);
 int		 db_pg_copy_begin(struct db *, const char *sql);
 int		 db_pg_copy_put(struct db *, const char *data, size_t len);
 int		 db_pg_copy_end(struct db *, bool ok);
+/*
+ * LISTEN channel on a PostgreSQL connection, then wait up to timeout_ms for
+ * a NOTIFY on it.  The first call only starts listening and returns 0 at
+ * once, so a caller that checks its condition between calls misses no
+ * notification.  DB_ROW: notified (all pending ones taken), DB_DONE: the
+ * time ran out (or the first call), else an error code (db_errmsg).
+ */
+int		 db_pg_wait(struct db *, const char *channel, int timeout_ms);
 
 #endif

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct pg_db {
 	int		 nstmt;		/* names given so far */
 	int64_t		 changes;
 	char		*msg;
+	bool		 listening;	/* db_pg_wait() has run LISTEN */
 };
 
 struct pg_stmt {
@@ -558,4 +560,59 @@ db_pg_copy_end(struct db *db, bool ok)
 		PQclear(r);
 	}
 	return ok ? rc : (rc == DB_OK ? DB_ERROR : rc);
+}
+
+/* Takes the notifications libpq has read; whether there was one. */
+static bool
+pg_take_notifies(PGconn *c)
+{
+	PGnotify *n;
+	bool any = false;
+
+	while ((n = PQnotifies(c)) != NULL) {
+		any = true;
+		PQfreemem(n);
+	}
+	return any;
+}
+
+int
+db_pg_wait(struct db *db, const char *channel, int timeout_ms)
+{
+	PGconn *c = PD(db)->c;
+	struct pollfd pfd;
+	char *sql, *id;
+	int rc;
+
+	if (!PD(db)->listening) {
+		id = PQescapeIdentifier(c, channel, strlen(channel));
+		if (id == NULL) {
+			pg_set_msg(PD(db), PQerrorMessage(c));
+			return DB_ERROR;
+		}
+		sql = xasprintf("LISTEN %s", id);
+		PQfreemem(id);
+		rc = pg_exec(db, sql);
+		free(sql);
+		if (rc != DB_OK)
+			return rc;
+		PD(db)->listening = true;
+		return DB_DONE;
+	}
+	if (PQconsumeInput(c) == 0) {
+		pg_set_msg(PD(db), PQerrorMessage(c));
+		return DB_BUSY;
+	}
+	if (pg_take_notifies(c))
+		return DB_ROW;
+	pfd.fd = PQsocket(c);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0 || poll(&pfd, 1, timeout_ms) <= 0)
+		return DB_DONE;	/* timed out (or a signal: the caller checks) */
+	if (PQconsumeInput(c) == 0) {
+		pg_set_msg(PD(db), PQerrorMessage(c));
+		return DB_BUSY;
+	}
+	return pg_take_notifies(c) ? DB_ROW : DB_DONE;
 }

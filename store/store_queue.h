@@ -130,6 +130,14 @@ enum store_rc	 store_issue_waiting(struct store *, int64_t issue_id,
  */
 enum store_rc	 store_deliveries_release(struct store *) STORE_WUR;
 /*
+ * Waits up to ms milliseconds for another sender to end a pass (while it
+ * holds rows of an issue this one has finished): on PostgreSQL a NOTIFY
+ * that store_deliveries_release() sends, so a waiting sender looks again
+ * at once instead of at its next poll.  The first call on a connection
+ * only starts listening and returns at once.  SQLite: sleeps.
+ */
+void		 store_issue_wait(struct store *, int ms);
+/*
  * Serialises deciding "resume or assemble a new issue" of a newsletter
  * between processes (lock true, then false): on PostgreSQL a session
  * advisory lock, so two daemons whose schedules fire together make one

@@ -289,7 +289,7 @@ send_takeover(struct cli *cli, const struct newsletter_conf *nl,
 		if (claimable > 0)
 			rc = send_pass(cli->store, cli->cfg, nl, po, NULL);
 		else if (held > 0)
-			sleep(1);
+			store_issue_wait(cli->store, 1000);
 		else
 			break;
 	}

@@ -270,7 +270,8 @@ builder_main(void *arg)
 			}
 			nrows = (size_t)n;
 			idx = 0;
-			last = nrows < QUEUE_CHUNK;
+			/* PostgreSQL: a claim may be short (store_queue.c) */
+			last = nrows < QUEUE_CHUNK && !store_is_pg(op->store);
 			if (nrows == 0)
 				break;
 			after = rows[nrows - 1].id;
