@@ -819,8 +819,8 @@ queue_run(const struct queue_opts *op, struct queue_stats *stats)
 	for (i = 0; i < r.nio; i++)
 		wake[i] = r.io[i].smtp;
 	/* the bound on uncommitted outcomes counts all the connections */
-	if ((dberr = writer_start(&w, op, total + QUEUE_BACKLOG, wake,
-	    r.nio)) != 0) {
+	if ((dberr = writer_start(&w, op, total + (store_is_pg(op->store) ?
+	    QUEUE_BACKLOG_PG : QUEUE_BACKLOG), wake, r.nio)) != 0) {
 		smtp_merge(part);
 		return dberr == STORE_BUSY ? STORE_BUSY : -1;
 	}
