@@ -303,7 +303,18 @@ pg_deliveries_claim(struct store *st, int64_t issue_id, time_t now,
 		held_from = out[0].id;
 		held_issue = issue_id;
 	}
-	/* The heartbeat status shows; a failure here costs nothing. */
+	/*
+	 * The heartbeat status shows; a failure here costs nothing.  At a
+	 * pass's start, senders not seen for a day go (status lists the last
+	 * ten minutes): every claim counts the live ones, and each `herald
+	 * send` from cron would add a row for ever.
+	 */
+	if (after_id == 0) {
+		s = store_stmt(st, "DELETE FROM senders WHERE heartbeat < ?1");
+		db_bind_int64(s, 1, (int64_t)wall - 86400);
+		(void)db_step(s);
+		db_reset(s);
+	}
 	s = store_stmt(st, beat);
 	db_bind_text(s, 1, store_host());
 	db_bind_int64(s, 2, (int64_t)getpid());

@@ -342,6 +342,10 @@ def test_three_senders(pg):
     port = free_port()
     d = setup_dir("three", pg.new_database("three"), port, connections=4)
     import_n(d, n)
+    # a sender last seen long ago: the next pass removes it (claims count
+    # the live senders, so the table must not grow with every send)
+    pg.psql("INSERT INTO senders (host, pid, started, heartbeat)"
+            " VALUES ('gone', 1, 1000, 1000)", db="three")
     with TestServer(os.path.join(T, "md-three"), "--port", port, "--log-only") as sv:
         procs = [spawn(d, "send") for _ in range(3)]
         rcs = [p.wait(600) for p, _ in procs]
@@ -363,6 +367,8 @@ def test_three_senders(pg):
     senders = st[0].get("senders", [])
     check(len(senders) >= 3 and sum(s["claimed"] for s in senders) >= n,
           f"status lists the senders and their claims: {senders}")
+    gone = pg.psql("SELECT count(*) FROM senders WHERE host = 'gone'", db="three")
+    check(gone == "0", f"a sender not seen for a day is removed: {gone} left")
     # A delivery's claim and outcome are HOT updates (migration 5): no
     # index entry per update.  Before, 0 of 40,000 were; the senders have
     # exited, so the server has their counts (pg_stat_force_next_flush()
