@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_sqlite.h"
 #include "xmalloc.h"
@@ -77,11 +78,13 @@ store_subs_foreign_keys(struct store *st, bool on)
  */
 struct store_ckpt {
 	sqlite3		*db;
+	sqlite3		*wdb;		/* the writer's connection */
 	pthread_t	 thread;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	unsigned long	 asked, done;	/* commits told of, checkpoints run */
-	long		 frames;	/* in the WAL at the last checkpoint */
+	long		 wal;		/* frames after the writer's commit */
+	unsigned	 lag_ms;	/* tests: pause before each checkpoint */
 	bool		 quit;
 	int		 rc;		/* the first failed checkpoint's */
 	char		*err;
@@ -95,7 +98,7 @@ ckpt_main(void *arg)
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		unsigned long want;
-		int rc, nlog = -1;
+		int rc;
 
 		while (c->done == c->asked && !c->quit)
 			pthread_cond_wait(&c->cv, &c->mu);
@@ -103,10 +106,15 @@ ckpt_main(void *arg)
 			break;
 		want = c->asked;
 		pthread_mutex_unlock(&c->mu);
+		if (c->lag_ms) {
+			struct timespec ts = { (time_t)(c->lag_ms / 1000),
+			    (long)(c->lag_ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
 		rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, &nlog, NULL);
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&c->mu);
-		c->frames = nlog;
 		/* SQLITE_BUSY: another checkpoint runs; the next one catches up */
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY && c->rc == SQLITE_OK) {
 			c->rc = rc;
@@ -119,8 +127,26 @@ ckpt_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The writer's WAL hook: how many frames its commit left in the WAL (the
+ * count starts over when a transaction starts the WAL over).  Installing
+ * it replaces the connection's auto-checkpoint.
+ */
+static int
+ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store_ckpt *c = arg;
+
+	(void)db;
+	(void)name;
+	pthread_mutex_lock(&c->mu);
+	c->wal = frames;
+	pthread_mutex_unlock(&c->mu);
+	return SQLITE_OK;
+}
+
 struct store_ckpt *
-store_subs_ckpt_start(struct store *st)
+store_subs_ckpt_start(struct store *st, unsigned lag_ms)
 {
 	struct store_ckpt *c;
 	const char *path;
@@ -138,6 +164,7 @@ store_subs_ckpt_start(struct store *st)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->db = db;
+	c->lag_ms = lag_ms;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
@@ -147,6 +174,8 @@ store_subs_ckpt_start(struct store *st)
 		free(c);
 		return NULL;
 	}
+	c->wdb = store_db(st);
+	sqlite3_wal_hook(c->wdb, ckpt_wal_hook, c);
 	return c;
 }
 
@@ -167,7 +196,7 @@ store_subs_ckpt_bound(struct store_ckpt *c, long frames)
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->mu);
-	if (c->frames >= frames)
+	if (c->wal >= frames)
 		while (c->done != c->asked)
 			pthread_cond_wait(&c->cv, &c->mu);
 	pthread_mutex_unlock(&c->mu);
@@ -186,6 +215,7 @@ store_subs_ckpt_stop(struct store_ckpt *c, char **err)
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL);
+	sqlite3_wal_hook(c->wdb, NULL, NULL);
 	rc = store_rc(c->rc);
 	*err = c->err;
 	pthread_cond_destroy(&c->cv);

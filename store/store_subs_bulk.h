@@ -85,22 +85,30 @@ enum store_rc	 store_subs_foreign_keys(struct store *, bool on) STORE_WUR;
  * A checkpointer beside a bulk writer (SQLite): a second connection to the
  * database and a thread that copies the WAL into the database file (a
  * PASSIVE checkpoint) after each commit store_subs_ckpt_kick() reports,
- * while the writer goes on with its next transaction.  The writer turns
- * its own auto-checkpoint off while one runs.  start: NULL on PostgreSQL
+ * while the writer goes on with its next transaction.  start sets the
+ * writer connection's WAL hook (to count the frames its commits leave),
+ * which replaces its auto-checkpoint; stop removes it (set the
+ * auto-checkpoint again after stop, not before).  lag_ms: for tests, a
+ * pause before each checkpoint (a checkpointer a loaded machine holds
+ * back); 0 in use.  start: NULL on PostgreSQL
  * or when no second connection could be opened (the writer then
  * checkpoints as usual).  stop waits for the checkpoint in progress and
  * frees c; *err: the first failure's message (caller frees), else NULL.
  * kick and stop take NULL.
  */
 struct store_ckpt;
-struct store_ckpt *store_subs_ckpt_start(struct store *);
+struct store_ckpt *store_subs_ckpt_start(struct store *, unsigned lag_ms);
 void		 store_subs_ckpt_kick(struct store_ckpt *c);
 /*
- * Keeps the WAL near `frames` pages: when the last checkpoint found at
- * least that many, waits for the one in progress.  SQLite starts the WAL
- * over only in a transaction that begins with every frame copied, which a
- * writer that begins the next batch at once never does; call this between
- * a kick and the next transaction.
+ * Keeps the WAL under `frames` pages plus one transaction's: when the
+ * writer's last commit left at least that many frames in it, waits until
+ * a checkpoint begun after that commit has ended, so that the next
+ * transaction starts the WAL over.  SQLite starts the WAL over only in a
+ * transaction that begins with every frame copied, which a writer that
+ * begins the next batch at once never does; and a checkpointer that lags
+ * (a loaded machine) must not let the WAL grow.  Call this between a kick
+ * and the next transaction.  (A reader's snapshot that holds the copy
+ * back still holds the WAL back.)
  */
 void		 store_subs_ckpt_bound(struct store_ckpt *c, long frames);
 enum store_rc	 store_subs_ckpt_stop(struct store_ckpt *c, char **err)

@@ -882,12 +882,18 @@ sub_import(struct store *st, int fd, const struct sub_import_opts *o,
 			/*
 			 * The WAL is copied into the database by a thread of
 			 * its own while the next batch is written (only this
-			 * connection's commits stop checkpointing).
+			 * connection's commits stop checkpointing).  Its
+			 * start replaces the auto-checkpoint: turned off
+			 * first, set to the bound without one.
 			 */
+			if ((rc = store_subs_wal_autocheckpoint(st, 0,
+			    &old_ckpt)) != STORE_OK)
+				goto dberr;
 			im.ckpt = o->dry_run ? NULL :
-			    store_subs_ckpt_start(st);
-			if ((rc = store_subs_wal_autocheckpoint(st,
-			    im.ckpt ? 0 : im.wal_pages, &old_ckpt)) != STORE_OK)
+			    store_subs_ckpt_start(st, o->ckpt_lag_ms);
+			if (im.ckpt == NULL && (rc =
+			    store_subs_wal_autocheckpoint(st, im.wal_pages,
+			    NULL)) != STORE_OK)
 				goto dberr;
 			if ((rc = store_begin(st)) != STORE_OK)
 				goto dberr;

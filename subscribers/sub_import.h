@@ -40,6 +40,7 @@ struct sub_import_opts {
 	bool		 dry_run;
 	long		 batch;		/* rows per transaction; 0: 50000 */
 	long		 wal_pages;	/* WAL size kept to; 0: 65536 */
+	unsigned	 ckpt_lag_ms;	/* tests: checkpointer starts late */
 	FILE		*errors;	/* bad rows reported here, or NULL */
 };
 
