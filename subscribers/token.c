@@ -59,12 +59,14 @@ key_create(const char *path, char **err)
 	}
 	/* never replace a key another process created meanwhile (its tokens
 	 * are already out there): that one is read instead */
-	if (file_write_atomic(path, k, sizeof(k), 0600, FILE_NOREPLACE) == -1 &&
-	    errno != EEXIST) {
-		*err = xasprintf("%s: cannot create: %s", path, strerror(errno));
-		goto out;
-	}
-	log_info("token: created a new secret in %s", path);
+	if (file_write_atomic(path, k, sizeof(k), 0600, FILE_NOREPLACE) == -1) {
+		if (errno != EEXIST) {
+			*err = xasprintf("%s: cannot create: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+	} else
+		log_info("token: created a new secret in %s", path);
 	rc = 0;
 out:
 	explicit_bzero(k, sizeof(k));
