@@ -118,6 +118,43 @@ copy_table(struct store *from, struct store *to, const char *table,
 	return out;
 }
 
+/*
+ * The largest id ever given in table (schema 3 and 6: ids are never given
+ * twice, links and VERP addresses carry them), as the target's floor too:
+ * *floor gets the source's.  0 for a table without one.
+ */
+static enum store_rc
+copy_floor(struct store *from, struct store *to, const char *table,
+    int64_t *floor, char **err)
+{
+	const char *ids = strcmp(table, "subscribers") == 0 ? "subscriber_ids" :
+	    strcmp(table, "deliveries") == 0 ? "delivery_ids" : NULL;
+	struct db_stmt *s;
+	char sql[128];
+	int rc;
+
+	*floor = 0;
+	if (ids == NULL)
+		return STORE_OK;
+	snprintf(sql, sizeof(sql), "SELECT coalesce(max(floor), 0) FROM %s",
+	    ids);
+	if (db_prepare(store_conn(from), sql, &s) != DB_OK)
+		return fail(from, err, "reading", ids);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*floor = db_column_int64(s, 0);
+	db_finalize(s);
+	if (rc != DB_ROW)
+		return fail(from, err, "reading", ids);
+	snprintf(sql, sizeof(sql), "UPDATE %s SET floor = max(floor, ?1)", ids);
+	if (db_prepare(store_conn(to), sql, &s) != DB_OK)
+		return fail(to, err, "writing", ids);
+	db_bind_int64(s, 1, *floor);
+	rc = db_step(s);
+	db_finalize(s);
+	return rc == DB_DONE ? STORE_OK : fail(to, err, "writing", ids);
+}
+
 enum store_rc
 store_copy(struct store *from, struct store *to, long counts[STORE_NTABLES],
     char **err)
@@ -146,12 +183,23 @@ store_copy(struct store *from, struct store *to, long counts[STORE_NTABLES],
 			return rc;
 		}
 	}
-	/* New rows on PostgreSQL must get ids above the copied ones. */
-	for (i = 0; store_is_pg(to) && i < sizeof(with_id) / sizeof(*with_id);
-	    i++) {
+	/*
+	 * New rows must get ids above the copied ones and above every id the
+	 * source ever gave (its floors); on PostgreSQL, the sequences too.
+	 */
+	for (i = 0; i < sizeof(with_id) / sizeof(*with_id); i++) {
+		int64_t floor;
+
+		if ((rc = copy_floor(from, to, with_id[i], &floor, err)) !=
+		    STORE_OK) {
+			store_rollback(to);
+			return rc;
+		}
+		if (!store_is_pg(to))
+			continue;
 		snprintf(sql, sizeof(sql), "SELECT setval(pg_get_serial_sequence("
-		    "'%s', 'id'), coalesce(max(id), 0) + 1, false) FROM %s",
-		    with_id[i], with_id[i]);
+		    "'%s', 'id'), greatest(coalesce(max(id), 0), %lld) + 1, "
+		    "false) FROM %s", with_id[i], (long long)floor, with_id[i]);
 		if (store_exec(to, sql) != STORE_OK) {
 			rc = fail(to, err, "setting the ids of", with_id[i]);
 			store_rollback(to);

@@ -125,6 +125,7 @@ store_issue_create(struct store *st, const char *nl, long number,
 	struct db_stmt *s;
 	enum store_rc rc;
 	size_t i;
+	bool below;
 
 	if ((rc = store_begin(st)) != STORE_OK)
 		return rc;
@@ -153,7 +154,33 @@ store_issue_create(struct store *st, const char *nl, long number,
 		}
 	}
 	db_reset(s);
-	s = store_stmt(st, "INSERT INTO deliveries (issue_id, subscriber_id,"
+	/*
+	 * Ids above every id ever given (schema 6: delivery_ids).  SQLite
+	 * gives the largest + 1, which is that unless an erasure deleted the
+	 * largest: then the rows are numbered from the floor (a sort of the
+	 * list, so only then).  PostgreSQL's identity never gives one twice.
+	 */
+	below = false;
+	if (!store_is_pg(st)) {
+		s = store_stmt(st, "SELECT coalesce(max(floor), 0) > coalesce("
+		    "(SELECT max(id) FROM deliveries), 0) FROM delivery_ids");
+		int r = db_step(s);
+
+		if (r == DB_ROW)
+			below = db_column_int(s, 0) != 0;
+		rc = r == DB_ROW ? STORE_OK : store_rc(r);
+		db_reset(s);
+		if (rc != STORE_OK)
+			goto fail;
+	}
+	s = store_stmt(st, below ? "INSERT INTO deliveries (id, issue_id,"
+	    " subscriber_id, state, attempts, next_attempt)"
+	    " SELECT (SELECT max(floor) FROM delivery_ids) +"
+	    " row_number() OVER (ORDER BY subscriber_id), ?1, subscriber_id,"
+	    " 'queued', 0, ?2 FROM subscriptions"
+	    " WHERE newsletter = ?3 AND status = 'active'"
+	    " ORDER BY subscriber_id" :
+	    "INSERT INTO deliveries (issue_id, subscriber_id,"
 	    " state, attempts, next_attempt)"
 	    " SELECT ?, subscriber_id, 'queued', 0, ? FROM subscriptions"
 	    " WHERE newsletter = ? AND status = 'active'"

@@ -142,6 +142,16 @@ static const char *const migrations[] = {
 	 * several senders); SQLite's schema does not change.
 	 */
 	"",
+	/*
+	 * 6: delivery ids are never used twice either.  A message's VERP
+	 * address carries its delivery's id, and a bounce may come weeks
+	 * later: an erasure that deleted the largest id must not let the next
+	 * issue give it to someone else, who would be charged that bounce.
+	 * floor is the largest id ever given; an issue's rows start above it.
+	 */
+	"CREATE TABLE delivery_ids (floor INTEGER NOT NULL);"
+	"INSERT INTO delivery_ids (floor) "
+	"  SELECT coalesce(max(id), 0) FROM deliveries;",
 };
 
 /*
@@ -288,6 +298,13 @@ static const char *const pg_migrations[] = {
 	"DROP INDEX deliveries_held;"
 	"CREATE INDEX deliveries_issue ON deliveries (issue_id, id);"
 	"ALTER TABLE deliveries SET (fillfactor = 30);",
+	/*
+	 * 6: the same floor as SQLite's; an identity column never gives an
+	 * id twice, so the floor is kept only for `store copy` both ways.
+	 */
+	"CREATE TABLE delivery_ids (floor bigint NOT NULL);"
+	"INSERT INTO delivery_ids (floor) "
+	"  SELECT coalesce(max(id), 0) FROM deliveries;",
 };
 
 _Static_assert(sizeof(pg_migrations) == sizeof(migrations),

@@ -303,6 +303,9 @@ store_subs_remove(struct store *st, int64_t id, struct sub_erased *er)
 	    "(SELECT count(*) FROM events WHERE subscriber_id = ?1)";
 	static const char floor_sql[] = "UPDATE subscriber_ids "
 	    "SET floor = max(floor, ?1)";
+	static const char dfloor_sql[] = "UPDATE delivery_ids "
+	    "SET floor = max(floor, (SELECT coalesce(max(id), 0) "
+	    "FROM deliveries WHERE subscriber_id = ?1))";
 	static const char del_sql[] = "DELETE FROM subscribers WHERE id = ?1";
 	struct db_stmt *s = store_stmt(st, count_sql);
 	enum store_rc r;
@@ -318,8 +321,15 @@ store_subs_remove(struct store *st, int64_t id, struct sub_erased *er)
 	}
 	if ((r = store_finish(s, rc)) != STORE_OK)
 		return r;
-	/* its id is never given again: links to it are out there */
+	/*
+	 * its id is never given again: links to it are out there; nor are
+	 * its deliveries' (the VERP addresses of its messages)
+	 */
 	s = store_stmt(st, floor_sql);
+	db_bind_int64(s, 1, id);
+	if ((r = store_finish(s, db_step(s))) != STORE_OK)
+		return r;
+	s = store_stmt(st, dfloor_sql);
 	db_bind_int64(s, 1, id);
 	if ((r = store_finish(s, db_step(s))) != STORE_OK)
 		return r;
