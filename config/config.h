@@ -74,7 +74,9 @@ struct newsletter_conf {
 struct config {
 	char		*path;		/* the file loaded (absolute) */
 	char		*dir;		/* its directory */
-	char		*database;	/* absolute path */
+	char		*database;	/* absolute path, or a PostgreSQL URI */
+	char		*database_password_env;	/* database.password_env */
+	char		*database_password_file;	/* database.password_file */
 	struct {
 		char	*url;		/* smtp://host:port or smtps://host:port */
 		enum starttls_mode starttls;

@@ -932,11 +932,50 @@ load_newsletter(struct ctx *c, struct config *cfg, yaml_node_t *map,
 		    "one feed: or folder:", path);
 }
 
+/* ---- database ---- */
+
+/*
+ * database: a SQLite file (a path) or a PostgreSQL URI; or, for a URI
+ * whose password is not libpq's business (~/.pgpass), a mapping of url
+ * and password_env or password_file, as for smtp (issue 14).
+ */
+static const struct key_def database_keys[] = {
+	{ "url", KT_OWN, 0, 0, 0, NULL, "url is missing (postgresql://USER@HOST/DB)",
+	  NULL },
+	{ "password_env", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
+	{ "password_file", KT_OWN, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static void
+check_database(struct ctx *c, yaml_node_t *v, const char *path, void *obj)
+{
+	struct config *cfg = obj;
+	yaml_node_t *vals[NKEYS(database_keys)];
+
+	(void)path;
+	if (v->type != YAML_MAPPING_NODE) {
+		cfg_path(c, v, "database", &cfg->database);
+		return;
+	}
+	if (!keys_load(c, v, "database", database_keys, NKEYS(database_keys),
+	    cfg, vals) || vals[0] == NULL)
+		return;
+	if (!cfg_path(c, vals[0], "database", &cfg->database))
+		return;
+	if (strncmp(cfg->database, "postgresql://", 13) != 0 &&
+	    strncmp(cfg->database, "postgres://", 11) != 0) {
+		cfg_err(c, vals[0], "database.url: expected a postgresql:// URI "
+		    "(a SQLite file has no password: write `database: PATH`)");
+		return;
+	}
+	cfg_secret_ref(c, "database", vals[1], vals[2],
+	    &cfg->database_password_env, &cfg->database_password_file);
+}
+
 /* ---- the top level ---- */
 
 static const struct key_def root_keys[] = {
-	{ "database", KT_PATH, offsetof(struct config, database), 0, 0,
-	  "herald.db", NULL, NULL },
+	{ "database", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_database },
 	{ "smtp", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_smtp },
 	{ "web", KT_CUSTOM, 0, 0, 0, NULL, NULL, check_web },
 	{ "secret_file", KT_PATH, offsetof(struct config, secret_file), 0, 0,
@@ -1040,6 +1079,8 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->dir);
 	free(cfg->database);
+	free(cfg->database_password_env);
+	free(cfg->database_password_file);
 	free(cfg->smtp.url);
 	free(cfg->smtp.username);
 	free(cfg->smtp.password_env);

@@ -252,10 +252,23 @@ fail:
 	return -1;
 }
 
+static char *pg_password;	/* store_pg_password() */
+
+void
+store_pg_password(const char *password)
+{
+	if (pg_password) {
+		explicit_bzero(pg_password, strlen(pg_password));
+		free(pg_password);
+	}
+	pg_password = password ? xstrdup(password) : NULL;
+}
+
 /*
- * Opens a PostgreSQL database by its libpq URI.  The password is libpq's
- * business (~/.pgpass, PGPASSFILE, PGPASSWORD) unless HERALD_DB_PASSWORD
- * is set: never put it in the URI.
+ * Opens a PostgreSQL database by its libpq URI.  The password is the one
+ * store_pg_password() was given (database.password_env/password_file),
+ * else HERALD_DB_PASSWORD's, else libpq's business (~/.pgpass, PGPASSFILE,
+ * PGPASSWORD): never put it in the URI.
  */
 static struct store *
 store_pg_open(const char *uri, bool create, char **err, bool *busy)
@@ -265,7 +278,8 @@ store_pg_open(const char *uri, bool create, char **err, bool *busy)
 
 	*err = NULL;
 	*busy = false;
-	db = db_pg_connect(uri, getenv("HERALD_DB_PASSWORD"), err, busy);
+	db = db_pg_connect(uri, pg_password ? pg_password :
+	    getenv("HERALD_DB_PASSWORD"), err, busy);
 	if (db == NULL)
 		return NULL;
 	/*

@@ -42,6 +42,11 @@ enum store_rc {
  */
 struct store	*store_open(const char *path, char **err, bool *busy) STORE_WUR;
 /*
+ * The password of PostgreSQL connections this process opens from now on
+ * (copied; NULL: HERALD_DB_PASSWORD's, else libpq's ~/.pgpass).
+ */
+void		 store_pg_password(const char *);
+/*
  * Opens an existing database read-only, as it is (no migration; never
  * creates one), for a summary that must not change anything.  NULL with
  * *err (caller frees) when it cannot.

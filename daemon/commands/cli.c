@@ -57,6 +57,20 @@ cli_load(struct cli *cli)
 		log_error("%s: configuration is not valid", path);
 		return EXIT_USAGE;
 	}
+	if (cli->cfg->database_password_env || cli->cfg->database_password_file) {
+		char *why = NULL, *pw = config_secret(
+		    cli->cfg->database_password_env,
+		    cli->cfg->database_password_file, &why);
+
+		if (pw == NULL) {
+			log_error("database: password: %s", why);
+			free(why);
+			return EXIT_USAGE;
+		}
+		store_pg_password(pw);
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
 	return EXIT_OK;
 }
 
