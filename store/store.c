@@ -14,7 +14,8 @@
 #include "xmalloc.h"
 
 #define STORE_BUSY_MS	10000	/* how long a writer waits for a lock */
-#define STORE_BUSY_MS_TEXT "10000"	/* the same, for PostgreSQL's SET */
+#define STORE_STR_(x)	#x
+#define STORE_STR(x)	STORE_STR_(x)	/* a number as SQL text */
 #define STORE_BUSY_RO_MS 2000	/* how long a summary waits for a reader */
 #define STORE_NSTMT	128
 
@@ -287,7 +288,7 @@ store_pg_open(const char *uri, bool create, char **err, bool *busy)
 	 * busy timeout, then the command fails as busy (exit 3) instead of
 	 * waiting for ever.
 	 */
-	if (db_exec(db, "SET lock_timeout = " STORE_BUSY_MS_TEXT) != DB_OK) {
+	if (db_exec(db, "SET lock_timeout = " STORE_STR(STORE_BUSY_MS)) != DB_OK) {
 		*err = xasprintf("%s", db_errmsg(db));
 		db_close(db);
 		return NULL;

@@ -16,9 +16,17 @@ static const char *const tables[] = {
 	"subscribers", "subscriptions", "sources", "articles", "issues",
 	"issue_articles", "deliveries", "events",
 };
-/* Tables whose id is an identity column on PostgreSQL. */
-static const char *const with_id[] = {
-	"subscribers", "sources", "articles", "issues", "deliveries", "events",
+/*
+ * Tables whose id is an identity column on PostgreSQL, and the table of
+ * the largest id each ever gave, where it has one (schema 3 and 6: ids
+ * that links and VERP addresses carry are never given twice).
+ */
+static const struct {
+	const char	*table, *floor;
+} with_id[] = {
+	{ "subscribers", "subscriber_ids" }, { "sources", NULL },
+	{ "articles", NULL }, { "issues", NULL },
+	{ "deliveries", "delivery_ids" }, { "events", NULL },
 };
 /* What is not copied: who held a row is meaningless in another store. */
 static bool
@@ -119,16 +127,14 @@ copy_table(struct store *from, struct store *to, const char *table,
 }
 
 /*
- * The largest id ever given in table (schema 3 and 6: ids are never given
- * twice, links and VERP addresses carry them), as the target's floor too:
- * *floor gets the source's.  0 for a table without one.
+ * Raises the target's floor table ids to the source's floor (also put
+ * in *floor; 0 when ids is NULL).  The table holds one row: an update that
+ * changes none is an error, not a floor silently lost.
  */
 static enum store_rc
-copy_floor(struct store *from, struct store *to, const char *table,
+copy_floor(struct store *from, struct store *to, const char *ids,
     int64_t *floor, char **err)
 {
-	const char *ids = strcmp(table, "subscribers") == 0 ? "subscriber_ids" :
-	    strcmp(table, "deliveries") == 0 ? "delivery_ids" : NULL;
 	struct db_stmt *s;
 	char sql[128];
 	int rc;
@@ -152,7 +158,14 @@ copy_floor(struct store *from, struct store *to, const char *table,
 	db_bind_int64(s, 1, *floor);
 	rc = db_step(s);
 	db_finalize(s);
-	return rc == DB_DONE ? STORE_OK : fail(to, err, "writing", ids);
+	if (rc != DB_DONE)
+		return fail(to, err, "writing", ids);
+	if (db_changes(store_conn(to)) != 1) {
+		*err = xasprintf("writing %s: no row changed (the target's "
+		    "schema lacks its one row)", ids);
+		return STORE_ERR;
+	}
+	return STORE_OK;
 }
 
 enum store_rc
@@ -190,8 +203,8 @@ store_copy(struct store *from, struct store *to, long counts[STORE_NTABLES],
 	for (i = 0; i < sizeof(with_id) / sizeof(*with_id); i++) {
 		int64_t floor;
 
-		if ((rc = copy_floor(from, to, with_id[i], &floor, err)) !=
-		    STORE_OK) {
+		if ((rc = copy_floor(from, to, with_id[i].floor, &floor,
+		    err)) != STORE_OK) {
 			store_rollback(to);
 			return rc;
 		}
@@ -199,9 +212,11 @@ store_copy(struct store *from, struct store *to, long counts[STORE_NTABLES],
 			continue;
 		snprintf(sql, sizeof(sql), "SELECT setval(pg_get_serial_sequence("
 		    "'%s', 'id'), greatest(coalesce(max(id), 0), %lld) + 1, "
-		    "false) FROM %s", with_id[i], (long long)floor, with_id[i]);
+		    "false) FROM %s", with_id[i].table, (long long)floor,
+		    with_id[i].table);
 		if (store_exec(to, sql) != STORE_OK) {
-			rc = fail(to, err, "setting the ids of", with_id[i]);
+			rc = fail(to, err, "setting the ids of",
+			    with_id[i].table);
 			store_rollback(to);
 			return rc;
 		}

@@ -125,6 +125,7 @@ store_issue_create(struct store *st, const char *nl, long number,
 	struct db_stmt *s;
 	enum store_rc rc;
 	size_t i;
+	int r;
 	bool below;
 
 	if ((rc = store_begin(st)) != STORE_OK)
@@ -164,12 +165,9 @@ store_issue_create(struct store *st, const char *nl, long number,
 	if (!store_is_pg(st)) {
 		s = store_stmt(st, "SELECT coalesce(max(floor), 0) > coalesce("
 		    "(SELECT max(id) FROM deliveries), 0) FROM delivery_ids");
-		int r = db_step(s);
-
-		if (r == DB_ROW)
+		if ((r = db_step(s)) == DB_ROW)
 			below = db_column_int(s, 0) != 0;
-		rc = r == DB_ROW ? STORE_OK : store_rc(r);
-		db_reset(s);
+		rc = store_finish(s, r);
 		if (rc != STORE_OK)
 			goto fail;
 	}

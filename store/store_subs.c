@@ -327,11 +327,13 @@ store_subs_remove(struct store *st, int64_t id, struct sub_erased *er)
 	 */
 	s = store_stmt(st, floor_sql);
 	db_bind_int64(s, 1, id);
-	if ((r = store_finish(s, db_step(s))) != STORE_OK)
+	if ((r = store_finish_one(st, s, db_step(s), "subscriber id floor"))
+	    != STORE_OK)
 		return r;
 	s = store_stmt(st, dfloor_sql);
 	db_bind_int64(s, 1, id);
-	if ((r = store_finish(s, db_step(s))) != STORE_OK)
+	if ((r = store_finish_one(st, s, db_step(s), "delivery id floor"))
+	    != STORE_OK)
 		return r;
 	s = store_stmt(st, del_sql);
 	db_bind_int64(s, 1, id);

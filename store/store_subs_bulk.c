@@ -378,43 +378,50 @@ result_str(sqlite3_context *ctx, const char *s, size_t n, const char *empty)
 		sqlite3_result_text(ctx, s, (int)n, SQLITE_STATIC);
 }
 
-/*
- * The event detail: prefix, line, and " as <status>" unless active; built
- * by hand (snprintf was 5% of an import).
- */
-static int
-bulk_detail(struct bulk_cur *c, sqlite3_context *ctx)
+size_t
+store_subs_bulk_tail(const struct sub_bulk_row *r, char out[SUB_BULK_TAIL])
 {
-	const struct sub_bulk_row *r = &c->row;
 	const char *as = r->status == SUB_ACTIVE ? NULL :
 	    store_subs_status_name(r->status);
-	char digits[24], *d = digits + sizeof(digits), *o;
+	char digits[24], *d = digits + sizeof(digits);
 	unsigned long line = r->line;
-	size_t nd, na = as ? 4 + strlen(as) : 0;
+	size_t nd, na = as ? strlen(as) : 0;
 
 	do
 		*--d = (char)('0' + line % 10);
 	while ((line /= 10) != 0);
 	nd = (size_t)(digits + sizeof(digits) - d);
-	if (c->plen + nd + na > sizeof(c->detail)) {
+	memcpy(out, d, nd);
+	if (as) {
+		memcpy(out + nd, " as ", 4);
+		memcpy(out + nd + 4, as, na);
+		nd += 4 + na;
+	}
+	return nd;
+}
+
+/*
+ * The event detail: prefix then store_subs_bulk_tail(); built by hand
+ * (snprintf was 5% of an import).
+ */
+static int
+bulk_detail(struct bulk_cur *c, sqlite3_context *ctx)
+{
+	char tail[SUB_BULK_TAIL];
+	size_t nt = store_subs_bulk_tail(&c->row, tail);
+
+	if (c->plen + nt > sizeof(c->detail)) {
 		/* a very long file name: on the heap */
-		char *h = sqlite3_mprintf("%s%.*s%s%s", c->prefix, (int)nd, d,
-		    as ? " as " : "", as ? as : "");
+		char *h = sqlite3_mprintf("%s%.*s", c->prefix, (int)nt, tail);
 
 		if (h == NULL)
 			return SQLITE_NOMEM;
 		sqlite3_result_text(ctx, h, -1, sqlite3_free);
 		return SQLITE_OK;
 	}
-	o = c->detail + c->plen;	/* the prefix is there already */
-	memcpy(o, d, nd);
-	o += nd;
-	if (as) {
-		memcpy(o, " as ", 4);
-		memcpy(o + 4, as, na - 4);
-		o += na;
-	}
-	sqlite3_result_text(ctx, c->detail, (int)(o - c->detail),
+	/* the prefix is there already */
+	memcpy(c->detail + c->plen, tail, nt);
+	sqlite3_result_text(ctx, c->detail, (int)(c->plen + nt),
 	    SQLITE_TRANSIENT);
 	return SQLITE_OK;
 }

@@ -11,7 +11,6 @@
 #include "store_subs_bulk_pg.h"
 
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -145,16 +144,13 @@ store_subs_bulk_pg_insert(struct store *st, const struct sub_bulk *b,
 	return rc;
 }
 
-/* The event detail as store_subs_bulk.c's bulk_detail() makes it. */
+/* The event detail as the SQLite path makes it: prefix, then the tail. */
 static void
 subscription_line(struct buf *o, size_t i, const struct sub_bulk_row *r,
     const char *prefix)
 {
-	const char *as = r->status == SUB_ACTIVE ? NULL :
-	    store_subs_status_name(r->status);
 	const char *status = store_subs_status_name(r->status);
-	char detail[64];
-	int n;
+	char tail[SUB_BULK_TAIL];
 
 	field_int(o, (int64_t)i, false, '\t');
 	field_int(o, r->id, false, '\t');
@@ -168,9 +164,7 @@ subscription_line(struct buf *o, size_t i, const struct sub_bulk_row *r,
 		return;
 	}
 	esc(o, prefix, strlen(prefix));
-	n = snprintf(detail, sizeof(detail), "%lu%s%s", r->line,
-	    as ? " as " : "", as ? as : "");
-	field(o, detail, (size_t)n, '\n');
+	field(o, tail, store_subs_bulk_tail(r, tail), '\n');
 }
 
 enum store_rc
